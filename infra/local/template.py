@@ -1,0 +1,159 @@
+"""Read template.yaml: the one description of the system that tests and the local stack share.
+
+Everything the local stack creates (table, user pool, app client, routes, function
+environments) comes from here, so tests and infrastructure cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+_INTRINSICS = (
+    "Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Not", "And", "Or", "Select", "Split",
+    "FindInMap", "GetAZs", "ImportValue", "Base64", "Condition", "Cidr",
+)
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that turns CloudFormation short-form tags into their long form."""
+
+
+def _make_constructor(name: str) -> Any:
+    key = "Ref" if name == "Ref" else f"Fn::{name}"
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {key: value}
+
+    return construct
+
+
+for _name in _INTRINSICS:
+    _CfnLoader.add_constructor(f"!{_name}", _make_constructor(_name))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP API route: `GET /v1/me`, or `$default` for everything else."""
+
+    method: str
+    path: str
+    function: str
+    auth: bool
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+    @property
+    def is_default(self) -> bool:
+        return self.path == "$default"
+
+    def pattern(self) -> re.Pattern[str]:
+        """The path as a regex; `{name}` matches one segment, `{name+}` the rest."""
+        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))
+        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", regex)
+        return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function of the template, as the local stack needs it."""
+
+    logical_id: str
+    module: str
+    handler: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    schedules: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Template:
+    """The parsed template with the Globals folded into each function."""
+
+    raw: dict[str, Any]
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.raw["Resources"]  # type: ignore[no-any-return]
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id]  # type: ignore[no-any-return]
+
+    def resources_of_type(self, type_name: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == type_name}
+
+    @property
+    def table_properties(self) -> dict[str, Any]:
+        (table,) = self.resources_of_type("AWS::DynamoDB::Table").values()
+        return table["Properties"]  # type: ignore[no-any-return]
+
+    def functions(self) -> list[Function]:
+        glob = self.raw.get("Globals", {}).get("Function", {})
+        global_env = glob.get("Environment", {}).get("Variables", {})
+        out = []
+        for logical_id, res in self.resources_of_type("AWS::Serverless::Function").items():
+            props = res["Properties"]
+            code_uri = props["CodeUri"].strip("/")
+            module_file, handler = props["Handler"].rsplit(".", 1)
+            module = ".".join([*code_uri.split("/"), module_file])
+            env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            schedules = tuple(
+                {"name": name, **event.get("Properties", {})}
+                for name, event in props.get("Events", {}).items()
+                if event["Type"] in ("Schedule", "ScheduleV2")
+            )
+            out.append(Function(logical_id, module, handler, env, schedules))
+        return out
+
+    def routes(self) -> list[Route]:
+        """Every HTTP API route with the function behind it; `$default` last."""
+        routes = []
+        for logical_id, res in self.resources_of_type("AWS::Serverless::Function").items():
+            for event in res["Properties"].get("Events", {}).values():
+                if event["Type"] != "HttpApi":
+                    continue
+                props = event["Properties"]
+                auth = props.get("Auth", {}).get("Authorizer") != "NONE"
+                routes.append(Route(props["Method"].upper(), props["Path"], logical_id, auth))
+        return sorted(routes, key=lambda r: (r.is_default, r.path, r.method))
+
+
+def resolve(value: Any, refs: dict[str, str]) -> Any:
+    """Resolve `Ref` and `Fn::Sub` against known names (parameters, pseudo parameters, resources).
+
+    Enough for environment variables and names; anything else is returned as is.
+    """
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return refs.get(arg, arg)
+        if key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: refs.get(m.group(1), m.group(0)), text)
+        if key == "Fn::GetAtt":
+            return refs.get(".".join(arg), value)
+    return value
+
+
+@cache
+def load(path: Path = TEMPLATE_PATH) -> Template:
+    """Parse template.yaml once per process."""
+    with path.open(encoding="utf-8") as fh:
+        return Template(yaml.load(fh, Loader=_CfnLoader))  # noqa: S506 - a SafeLoader subclass
