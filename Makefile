@@ -64,11 +64,30 @@ openapi: install
 openapi-check: install
 	$(PY) -m shared.api.openapi --check
 
-layer-requirements: install
-	$(UV) export --frozen --no-dev --no-hashes --no-header --no-emit-project -o infra/layer/requirements.txt
+# The layer's pins, exported from uv.lock. tests/contract/test_layer.py reads LAYER_EXPORT from
+# here and runs it, so the file and the check cannot use different flags.
+LAYER_EXPORT := $(UV) export --frozen --no-dev --no-hashes --no-header --no-emit-project --quiet
+LAYER_BUILD  := .aws-sam/build/SharedLayer/python
 
-build: install $(SAM)
-	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml --parallel
+layer-requirements: | $(UV)
+	$(LAYER_EXPORT) -o infra/layer/requirements.txt
+
+# No Docker: SAM's pip builder downloads manylinux aarch64 wheels for the layer with the host's
+# python3.12 (hence PATH). infra/layer/shared is a symlink to shared/, copied as real files.
+# The checks after the build fail it if the layer lost shared/ or got a non-arm64 binary.
+build: install $(SAM) layer-requirements
+	PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml --parallel
+	@test -d $(LAYER_BUILD)/shared && test ! -L $(LAYER_BUILD)/shared \
+	  && test -z "$$(find $(LAYER_BUILD)/shared -type l)" \
+	  || { echo "build: $(LAYER_BUILD)/shared is missing or holds symlinks" >&2; exit 1; }
+	@diff <(cd shared && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' | sort) \
+	      <(cd $(LAYER_BUILD)/shared && find . -type f | sort) \
+	  || { echo "build: the layer's shared/ differs from the repo's shared/" >&2; exit 1; }
+	@for so in $$(find $(LAYER_BUILD) -name '*.so'); do \
+	  [ "$$(od -An -tx1 -j18 -N2 "$$so" | tr -d ' \n')" = b700 ] \
+	    || { echo "build: $$so is not an aarch64 binary" >&2; exit 1; }; \
+	done
+	@echo "build: layer $(LAYER_BUILD) holds shared/ and $$(find $(LAYER_BUILD) -name '*.so' | wc -l) aarch64 binaries"
 
 bench: install
 	$(PY) -m bench
