@@ -122,6 +122,20 @@ class Template:
             out.append(Function(logical_id, module, handler, env, schedules))
         return out
 
+    def function_properties(self, logical_id: str) -> dict[str, Any]:
+        """A function's Properties with the Globals folded in (function values win)."""
+        glob = self.raw.get("Globals", {}).get("Function", {})
+        return {**glob, **self.resource(logical_id)["Properties"]}
+
+    def http_api_authorizer(self) -> dict[str, Any] | None:
+        """The HttpApi's default authorizer definition (with its JwtConfiguration), if any."""
+        for res in self.resources_of_type("AWS::Serverless::HttpApi").values():
+            auth = res.get("Properties", {}).get("Auth", {})
+            default = auth.get("DefaultAuthorizer")
+            if default:
+                return auth["Authorizers"][default]  # type: ignore[no-any-return]
+        return None
+
     def routes(self) -> list[Route]:
         """Every HTTP API route with the function behind it; `$default` last."""
         routes = []

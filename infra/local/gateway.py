@@ -1,0 +1,456 @@
+"""A local stand-in for the HTTP API: routes from template.yaml, the JWT authorizer, payload 2.0.
+
+Each request is matched to a route of the template, authorized as API Gateway would, turned
+into the payload format 2.0 event and handed to the function's `lambda_handler` in this
+process. The dict the handler returns becomes the HTTP response. Besides the API it serves
+`/docs` (Swagger UI, from files on disk, no CDN) and the local-only `/_local` routes.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Request, Response
+
+from infra.local import push
+from infra.local.auth import Authorization, Unauthorized, stringify_claim
+from infra.local.scheduler import parse_time, scheduled_event
+from infra.local.template import Route, Template
+
+ACCOUNT_ID = "123456789012"
+API_ID = "local"
+PROBLEM_JSON = "application/problem+json"
+# API Gateway's HTTP API refuses bodies over 10 MB before anything runs.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class Authorizer(Protocol):
+    """What the gateway needs of an authorizer (see `infra.local.auth.JwtAuthorizer`)."""
+
+    def authorize(self, authorization_header: str | None) -> Authorization: ...
+
+
+# ---------------------------------------------------------------- functions
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float = field(repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function's timeout, never negative."""
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class LocalFunction:
+    """One Lambda function, imported lazily (a failing import is an invocation error, as in Lambda)."""
+
+    logical_id: str
+    function_name: str
+    module: str
+    handler_name: str = "lambda_handler"
+    memory_mb: int = 128
+    timeout_seconds: float = 3
+    handler: Handler | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def load(self) -> Handler:
+        """The handler, importing its module on first use."""
+        with self._lock:
+            if self.handler is None:
+                module = importlib.import_module(self.module)
+                self.handler = getattr(module, self.handler_name)
+            return self.handler
+
+    def context(self) -> LambdaContext:
+        """A fresh context for one invocation."""
+        today = datetime.now(UTC).strftime("%Y/%m/%d")
+        return LambdaContext(
+            function_name=self.function_name,
+            function_version="$LATEST",
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{self.function_name}",
+            memory_limit_in_mb=self.memory_mb,
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=f"/aws/lambda/{self.function_name}",
+            log_stream_name=f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            deadline=time.monotonic() + self.timeout_seconds,
+        )
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        """Run the handler on `event`; its exceptions propagate."""
+        handler = self.load()
+        started = time.monotonic()
+        result = handler(event, self.context())
+        elapsed = time.monotonic() - started
+        if elapsed > self.timeout_seconds:
+            # We cannot kill a thread; say loudly that Lambda would have.
+            print(
+                f"local stack: {self.logical_id} ran {elapsed:.1f}s, over its {self.timeout_seconds}s"
+                " timeout: Lambda would have killed it",
+                file=sys.stderr,
+            )
+        return result
+
+
+def local_functions(template: Template, refs: Mapping[str, str]) -> dict[str, LocalFunction]:
+    """Every function of the template, named and sized as it would be deployed."""
+    from infra.local.template import resolve
+
+    out = {}
+    for fn in template.functions():
+        props = template.function_properties(fn.logical_id)
+        out[fn.logical_id] = LocalFunction(
+            logical_id=fn.logical_id,
+            function_name=str(resolve(props.get("FunctionName", fn.logical_id), dict(refs))),
+            module=fn.module,
+            handler_name=fn.handler,
+            memory_mb=int(props.get("MemorySize", 128)),
+            timeout_seconds=float(props.get("Timeout", 3)),
+        )
+    return out
+
+
+# ---------------------------------------------------------------- routing
+
+
+def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route API Gateway would pick: the most specific path and method, `$default` last."""
+    best: tuple[tuple[int, ...], Route, dict[str, str]] | None = None
+    default = None
+    for route in routes:
+        if route.is_default:
+            if route.method in ("ANY", method):
+                default = route
+            continue
+        if route.method not in ("ANY", method):
+            continue
+        found = route.pattern().match(path)
+        if not found:
+            continue
+        # Literal segments beat `{param}`, which beats `{proxy+}`; an exact method beats ANY.
+        literal = len(re.sub(r"\{[^}]+\}", "", route.path))
+        rank = (int("+}" in route.path), len(found.groupdict()), -literal, int(route.method == "ANY"))
+        if best is None or rank < best[0]:
+            best = (rank, route, found.groupdict())
+    if best is not None:
+        return best[1], best[2]
+    if default is not None:
+        return default, {}
+    return None
+
+
+# ---------------------------------------------------------------- the event
+
+
+def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out
+
+
+def build_event(
+    request: Request,
+    route: Route,
+    path_parameters: Mapping[str, str],
+    authorization: Authorization | None,
+    *,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API payload format 2.0 event for one request.
+
+    Keys API Gateway leaves out when empty (cookies, queryStringParameters, pathParameters,
+    body) are left out here too, so handlers meet the same shapes as in AWS.
+    """
+    moment = now or datetime.now(UTC)
+    request_id = request_id or base64.b32encode(uuid.uuid4().bytes)[:16].decode().rstrip("=")
+    headers = _joined([(k.lower(), v) for k, v in request.headers.items()])
+    cookie_header = headers.pop("cookie", None)
+    host = request.host
+    raw_query = request.query_string.decode("latin-1")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": request.path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+    }
+    if cookie_header:
+        event["cookies"] = [c.strip() for c in cookie_header.split(";") if c.strip()]
+    if request.args:
+        event["queryStringParameters"] = _joined(list(request.args.items(multi=True)))
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    event["stageVariables"] = None
+    context: dict[str, Any] = {
+        "accountId": ACCOUNT_ID,
+        "apiId": API_ID,
+        "domainName": host,
+        "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "sourceIp": request.remote_addr or "127.0.0.1",
+            "userAgent": request.headers.get("User-Agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": route.route_key,
+        "stage": "$default",
+        "time": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(moment.timestamp() * 1000),
+    }
+    if authorization is not None:
+        context["authorizer"] = {
+            "jwt": {
+                "claims": {k: stringify_claim(v) for k, v in authorization.claims.items()},
+                "scopes": authorization.scopes,
+            }
+        }
+    event["requestContext"] = context
+    raw_body = request.get_data(cache=True)
+    if raw_body:
+        try:
+            event["body"] = raw_body.decode("utf-8")
+            event["isBase64Encoded"] = False
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(raw_body).decode("ascii")
+            event["isBase64Encoded"] = True
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+def to_response(result: Any) -> Response:
+    """The HTTP response API Gateway makes of a payload 2.0 handler result.
+
+    A dict with `statusCode` is taken field by field; anything else is, as API Gateway does
+    for format 2.0, sent as a JSON body with status 200.
+    """
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return Response(json.dumps(result), status=200, content_type="application/json")
+    headers = Headers()
+    for name, value in (result.get("headers") or {}).items():
+        headers.add(name, str(value))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        headers.add("Set-Cookie", cookie)
+    body = result.get("body")
+    data: bytes
+    if body is None:
+        data = b""
+    elif result.get("isBase64Encoded"):
+        data = base64.b64decode(body)
+    else:
+        data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
+    response = Response(data, status=int(result["statusCode"]), headers=headers)
+    if "content-type" not in {k.lower() for k in (result.get("headers") or {})}:
+        # werkzeug adds text/plain by default; API Gateway adds nothing for format 2.0
+        # structured responses (and application/json only when it made the body itself).
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
+    """An RFC 9457 problem details response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return Response(json.dumps(body), status=status, content_type=PROBLEM_JSON)
+
+
+# ---------------------------------------------------------------- the app
+
+
+_SWAGGER_DIR = "aws_lambda_powertools/event_handler/openapi/swagger_ui"
+
+_DOCS_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>API docs (local)</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui">Loading...</div>
+<script src="/docs/swagger-ui.js"></script>
+<script>
+window.ui = SwaggerUIBundle({url: "/docs/openapi.json", dom_id: "#swagger-ui"});
+</script></body></html>
+"""
+
+_MINIMAL_DOCS_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>API docs (local)</title></head>
+<body><h1>API docs</h1><p>Swagger UI's assets are not installed; the document is at
+<a href="/docs/openapi.json">/docs/openapi.json</a>.</p></body></html>
+"""
+
+
+def swagger_ui_dir() -> Path | None:
+    """Where the Swagger UI assets shipped with Powertools are, if they are."""
+    for entry in sys.path:
+        candidate = Path(entry) / _SWAGGER_DIR
+        if (candidate / "swagger-ui-bundle.min.js").is_file():
+            return candidate
+    return None
+
+
+_SCHEDULE_RUN = re.compile(r"^/_local/schedules/(?P<function>[^/]+)/run$")
+
+
+class Gateway:
+    """The WSGI application: route, authorize, invoke, translate, and log one line per request."""
+
+    def __init__(
+        self,
+        routes: list[Route],
+        functions: Mapping[str, LocalFunction],
+        authorizer: Authorizer | None,
+        *,
+        region: str = "us-east-1",
+        openapi_path: Path | None = None,
+        log: TextIO | None = None,
+    ) -> None:
+        """`authorizer` guards the routes whose `auth` is set; None refuses all of them."""
+        self.routes = routes
+        self.functions = functions
+        self.authorizer = authorizer
+        self.region = region
+        self.openapi_path = openapi_path
+        self.log = log
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """WSGI entry point."""
+        request = Request(environ)
+        started = time.perf_counter()
+        response = self.dispatch(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        out = self.log if self.log is not None else sys.stdout
+        # One line per request, written whole so concurrent requests do not interleave.
+        out.write(f"{request.method} {request.full_path.rstrip('?')} {response.status_code} {elapsed_ms:.0f}ms\n")
+        out.flush()
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """The response to one request (no logging)."""
+        path = request.path
+        if path == "/docs" or path.startswith("/docs/"):
+            return self._docs(request)
+        if path.startswith("/_local/"):
+            return self._local(request)
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return problem(413, "Content Too Large", "The request body is over 10 MB.")
+        matched = match_route(self.routes, request.method, path)
+        if matched is None:
+            return problem(404, "Not Found", "No route matches the request.")
+        route, params = matched
+        authorization = None
+        if route.auth:
+            try:
+                if self.authorizer is None:
+                    raise Unauthorized("No authorizer is configured.")
+                authorization = self.authorizer.authorize(request.headers.get("Authorization"))
+            except Unauthorized as exc:
+                response = problem(401, "Unauthorized", exc.detail)
+                # RFC 6750: no error code when the request simply had no token.
+                has_token = bool(request.headers.get("Authorization", "").strip())
+                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if has_token else "Bearer"
+                return response
+        event = build_event(request, route, params, authorization)
+        return self._invoke(route.function, lambda fn: to_response(fn.invoke(event)))
+
+    def _invoke(self, logical_id: str, call: Callable[[LocalFunction], Response]) -> Response:
+        function = self.functions.get(logical_id)
+        if function is None:
+            return problem(404, "Not Found", f"No function {logical_id} in the template.")
+        try:
+            return call(function)
+        except Exception:  # noqa: BLE001 - any handler failure is API Gateway's 500, as in AWS
+            print(f"local stack: {logical_id} failed:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            return problem(500, "Internal Server Error")
+
+    # -------------------------------------------------------------- /docs
+
+    def _docs(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return problem(405, "Method Not Allowed")
+        assets = swagger_ui_dir()
+        if request.path == "/docs/openapi.json":
+            if self.openapi_path is None or not self.openapi_path.is_file():
+                return problem(404, "Not Found", "docs/openapi.json has not been generated yet.")
+            return Response(self.openapi_path.read_bytes(), content_type="application/json")
+        if request.path in ("/docs", "/docs/"):
+            return Response(_DOCS_PAGE if assets else _MINIMAL_DOCS_PAGE, content_type="text/html")
+        files = {"/docs/swagger-ui.js": "swagger-ui-bundle.min.js", "/docs/swagger-ui.css": "swagger-ui.min.css"}
+        if assets and request.path in files:
+            kind = "text/javascript" if request.path.endswith(".js") else "text/css"
+            return Response((assets / files[request.path]).read_bytes(), content_type=kind)
+        return problem(404, "Not Found")
+
+    # -------------------------------------------------------------- /_local
+
+    def _local(self, request: Request) -> Response:
+        if request.path == "/_local/push":
+            if request.method != "GET":
+                return problem(405, "Method Not Allowed")
+            return Response(json.dumps({"items": push.items()}), content_type="application/json")
+        found = _SCHEDULE_RUN.match(request.path)
+        if found:
+            if request.method != "POST":
+                return problem(405, "Method Not Allowed")
+            return self._run_schedule(found.group("function"), request)
+        return problem(404, "Not Found", "No such local route.")
+
+    def _run_schedule(self, logical_id: str, request: Request) -> Response:
+        if logical_id not in self.functions:
+            return problem(404, "Not Found", f"No function {logical_id} in the template.")
+        moment = datetime.now(UTC)
+        raw = request.get_data()
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+                if not isinstance(body, dict):
+                    raise TypeError("not an object")
+                if "time" in body:
+                    moment = parse_time(str(body["time"]))
+            except (ValueError, TypeError):
+                return problem(
+                    422,
+                    "Unprocessable Content",
+                    'The body must be {"time": "<RFC 3339 with offset>"}.',
+                    errors=[{"location": "body", "field": "time", "code": "invalid", "message": "RFC 3339"}],
+                )
+        event = scheduled_event(moment, self.region)
+
+        def call(fn: LocalFunction) -> Response:
+            result = fn.invoke(event)
+            body = json.dumps({"invoked": logical_id, "result": result}, default=str)
+            return Response(body, content_type="application/json")
+
+        return self._invoke(logical_id, call)
