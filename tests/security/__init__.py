@@ -1,0 +1,1 @@
+"""Security tests: the authorizer and what error answers never reveal."""
