@@ -59,10 +59,10 @@ pytest: install
 	$(VENV)/bin/pytest
 
 openapi: install
-	$(PY) -m shared.api.openapi --write
+	$(PY) -m infra.openapi --write
 
 openapi-check: install
-	$(PY) -m shared.api.openapi --check
+	$(PY) -m infra.openapi --check
 
 # The layer's pins, exported from uv.lock. tests/contract/test_layer.py reads LAYER_EXPORT from
 # here and runs it, so the file and the check cannot use different flags.

@@ -1,0 +1,193 @@
+"""The profile and account API: my profile, my devices, export and erasure of my account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+
+from shared.api.etag import check_if_match, etag
+from shared.api.idempotency import idempotent
+from shared.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from shared.api.problems import problem_responses
+from shared.api.resolver import App, json_response, lambda_entry
+from shared.domain.errors import Conflict, NotFound, PreconditionFailed
+from shared.domain.ids import new_id
+from shared.domain.merge_patch import apply_merge_patch
+from shared.domain.timeutil import to_rfc3339, utc_now
+from shared.models.common import Page
+from shared.models.export import AccountExport
+from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
+from shared.observability import metrics
+from shared.store import accounts, devices, profiles
+from shared.store.identity import delete_sign_in_user
+
+app = App()
+
+MAX_DEVICES = 10
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read")]
+IfNoneMatch = Annotated[
+    str | None, Header(alias="If-None-Match", description="`*`: create only, never replace")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Same key and body within 24 h: the first response again"),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+
+
+def _profile_response(stored: profiles.StoredProfile, status: int = 200) -> Response[Profile]:
+    body = Profile.model_validate(stored.data).model_dump(by_alias=True, mode="json")
+    return json_response(status, body, {"ETag": etag(stored.version)})
+
+
+@app.get(
+    "/v1/me",
+    summary="Read my profile",
+    responses={200: {"description": "My profile"}, **problem_responses(404)},
+)
+def get_me() -> Response[Profile]:
+    stored = profiles.get_profile(app.user.user_id)
+    if stored is None:
+        raise NotFound("You have no profile yet; create it with PUT /v1/me.")
+    return _profile_response(stored)
+
+
+@app.put(
+    "/v1/me",
+    summary="Create or replace my profile",
+    responses={
+        200: {"description": "Replaced"},
+        201: {"description": "Created"},
+        **problem_responses(409, 412),
+    },
+)
+def put_me(
+    profile: Annotated[ProfileInput, Body()],
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[Profile]:
+    user_id = app.user.user_id
+    current = profiles.get_profile(user_id)
+    check_if_match(if_match, current.version if current else None)
+    if if_none_match and if_none_match.strip() == "*" and current is not None:
+        raise PreconditionFailed("A profile exists already.")
+    now = to_rfc3339(utc_now())
+    data = profile.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data["createdAt"] = current.data["createdAt"] if current else now
+    data["updatedAt"] = now
+    stored = profiles.save_profile(user_id, data, current)
+    metrics.add_metric(
+        name="ProfilesCreated" if current is None else "ProfilesReplaced", unit="Count", value=1
+    )
+    return _profile_response(stored, 201 if current is None else 200)
+
+
+@app.patch(
+    "/v1/me",
+    summary="Change parts of my profile (JSON Merge Patch, RFC 7396)",
+    responses={200: {"description": "My changed profile"}, **problem_responses(404, 409, 412)},
+)
+def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -> Response[Profile]:
+    user_id = app.user.user_id
+    current = profiles.get_profile(user_id)
+    if current is None:
+        raise NotFound("You have no profile yet; create it with PUT /v1/me.")
+    check_if_match(if_match, current.version)
+    changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    merged = apply_merge_patch(
+        {k: v for k, v in current.data.items() if k not in ("createdAt", "updatedAt")}, changes
+    )
+    validated = ProfileInput.model_validate(merged)
+    data = validated.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data["createdAt"] = current.data["createdAt"]
+    data["updatedAt"] = to_rfc3339(utc_now())
+    return _profile_response(profiles.save_profile(user_id, data, current))
+
+
+@app.delete(
+    "/v1/me",
+    summary="Erase my account: every item of mine, my devices and my sign-in user",
+    responses={204: {"description": "Erased"}, **problem_responses(412)},
+)
+def delete_me(if_match: IfMatch = None) -> Response[None]:
+    user = app.user
+    if if_match is not None:
+        current = profiles.get_profile(user.user_id)
+        check_if_match(if_match, current.version if current else None)
+    erased = accounts.erase_items(user.user_id)
+    delete_sign_in_user(user.username)
+    metrics.add_metric(name="AccountsErased", unit="Count", value=1)
+    metrics.add_metric(name="ItemsErased", unit="Count", value=erased)
+    return Response(status_code=204, body=None)
+
+
+@app.get("/v1/me/export", summary="All my data as one JSON document (GDPR art. 20)")
+def export_me() -> AccountExport:
+    user_id = app.user.user_id
+    grouped = accounts.export_items(user_id)
+    return AccountExport.from_items(user_id, to_rfc3339(utc_now()), grouped)
+
+
+@app.post(
+    "/v1/me/devices",
+    summary="Register this device for push notifications",
+    responses={
+        200: {"description": "Already registered: the existing device"},
+        201: {"description": "Registered"},
+        **problem_responses(409),
+    },
+)
+def register_device(
+    device: Annotated[DeviceInput, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Device]:
+    user_id = app.user.user_id
+    payload = device.model_dump(by_alias=True, mode="json")
+
+    def produce() -> Response[Any]:
+        existing, _ = devices.list_devices(user_id)
+        for item in existing:
+            if item["pushToken"] == device.push_token and item["platform"] == device.platform:
+                return json_response(200, item, {"Location": _device_url(item)})
+        if len(existing) >= MAX_DEVICES:
+            raise Conflict(f"You have {MAX_DEVICES} devices registered; remove one first.")
+        created = devices.add_device(
+            user_id, {"deviceId": new_id(), **payload, "createdAt": to_rfc3339(utc_now())}
+        )
+        return json_response(201, created, {"Location": _device_url(created)})
+
+    return idempotent(
+        user_id=user_id, operation="register_device", key=idempotency_key, payload=payload, produce=produce
+    )
+
+
+def _device_url(device: dict[str, Any]) -> str:
+    return f"/v1/me/devices/{device['deviceId']}"
+
+
+@app.get("/v1/me/devices", summary="My registered devices")
+def list_my_devices(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Device]:
+    user_id = app.user.user_id
+    start = decode_cursor(cursor, user_id=user_id, list_name="devices")
+    items, last = devices.list_devices(user_id, limit=limit, start=start)
+    return Page[Device](
+        items=[Device.model_validate(i) for i in items],
+        next_cursor=encode_cursor(last, user_id=user_id, list_name="devices"),
+    )
+
+
+@app.delete(
+    "/v1/me/devices/<deviceId>",
+    summary="Remove one of my devices",
+    responses={204: {"description": "Removed"}, **problem_responses(404)},
+)
+def remove_my_device(
+    device_id: Annotated[str, Path(alias="deviceId", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")],
+) -> Response[None]:
+    devices.remove_device(app.user.user_id, device_id)
+    return Response(status_code=204, body=None)
+
+
+lambda_handler = lambda_entry(app)

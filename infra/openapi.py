@@ -1,0 +1,203 @@
+"""Generate docs/openapi.json (and the edge function's route table) from the code of all functions.
+
+`python -m infra.openapi --write` regenerates both; `--check` fails when either is stale (CI).
+Each function's resolver documents its own routes and models; this merges them, adds the
+security scheme of the template's JWT authorizer and the problem responses every route shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.local.template import ROOT, Route, load
+
+OPENAPI_PATH = ROOT / "docs" / "openapi.json"
+ROUTE_TABLE_PATH = ROOT / "shared" / "api" / "route_table.py"
+TITLE = "Career journey API"
+VERSION = "1.0.0"
+SECURITY_SCHEME = "cognitoUser"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+_COMMON_PROBLEMS: dict[str, str] = {
+    "429": "Too many requests: slow down (per-route throttling).",
+    "503": "The database is busy; retry after `Retry-After` seconds.",
+}
+
+
+def _env_for_import() -> None:
+    # Importing a function needs no AWS at all; these only satisfy lazy settings if touched.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("TABLE_NAME", "openapi")
+    os.environ.setdefault("CURSOR_SIGNING_KEY", "openapi-generation-only-key-000000")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CareerJourney")
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+
+
+def build_document() -> dict[str, Any]:
+    """The merged OpenAPI 3.1 document of every function in template.yaml."""
+    _env_for_import()
+    template = load()
+    routes = {(r.method, r.path): r for r in template.routes() if not r.is_default}
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for function in template.functions():
+        app = importlib.import_module(function.module).app
+        doc = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+        for path, item in doc.get("paths", {}).items():
+            paths.setdefault(path, {}).update(item)
+        schemas.update(doc.get("components", {}).get("schemas", {}))
+    schemas["Problem"] = _problem_schema()
+    schemas["ProblemFieldError"] = schemas["Problem"].pop("$defs", {}).get("ProblemFieldError", {})
+    for path, item in paths.items():
+        for method, operation in item.items():
+            route = routes.get((method.upper(), path))
+            _decorate(operation, route, has_path_params="{" in path)
+    used = _referenced(paths, schemas)
+    schemas = {name: schema for name, schema in schemas.items() if name in used}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": (
+                "The career journey mobile API. Errors are RFC 9457 problem details "
+                "(application/problem+json). See CONTRACT.md for conventions."
+            ),
+        },
+        "servers": [{"url": "http://127.0.0.1:3000", "description": "local stack"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Cognito access or ID token of the user pool (API Gateway JWT authorizer).",
+                }
+            },
+        },
+    }
+
+
+def _referenced(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    """Names of the schemas the paths use, directly or through other schemas."""
+    prefix = "#/components/schemas/"
+    found: set[str] = set()
+    pending = [paths]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] not in found:
+                found.add(ref[len(prefix) :])
+                pending.append(schemas.get(ref[len(prefix) :], {}))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def _problem_schema() -> dict[str, Any]:
+    from shared.models.common import Problem
+
+    schema = Problem.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    for name, definition in defs.items():
+        schema.setdefault("$defs", {})[name] = definition
+    return schema
+
+
+def _decorate(operation: dict[str, Any], route: Route | None, *, has_path_params: bool) -> None:
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)  # Powertools' default shape; ours is a problem, added below.
+    has_body = "requestBody" in operation
+    has_params = bool(operation.get("parameters")) or has_body
+    if route is not None and route.auth:
+        operation["security"] = [{SECURITY_SCHEME: []}]
+        responses.setdefault("401", _problem_response("No valid token."))
+    else:
+        operation["security"] = []
+    if has_body:
+        responses.setdefault("400", _problem_response("The body is not valid JSON."))
+        responses.setdefault("413", _problem_response("The body is over 64 KiB."))
+        responses.setdefault("415", _problem_response("The body is not JSON."))
+    if has_params:
+        responses.setdefault("422", _problem_response("Some fields are invalid: one entry per field."))
+    if has_path_params:
+        responses.setdefault("404", _problem_response("Not found, or not yours."))
+    for status, description in _COMMON_PROBLEMS.items():
+        responses.setdefault(status, _problem_response(description))
+    success = next((r for s, r in sorted(responses.items()) if s.startswith("2") and r.get("content")), None)
+    for status, response in responses.items():
+        if status == "204":
+            response.pop("content", None)
+        elif status.startswith("2") and "content" not in response and success is not None:
+            response["content"] = success["content"]
+        content = response.get("content", {})
+        if status >= "400" and "application/json" in content and "application/problem+json" not in content:
+            response["content"] = {"application/problem+json": content["application/json"]}
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def build_route_table() -> str:
+    """Python source listing every API route, for the edge function's 405 answers."""
+    rows = sorted({(r.method, r.path) for r in load().routes() if not r.is_default})
+    lines = [
+        '"""Every route of the HTTP API (generated by `make openapi` from template.yaml; do not edit)."""',
+        "",
+        "API_ROUTES: tuple[tuple[str, str], ...] = (",
+        *(f"    ({m!r}, {p!r})," for m, p in rows),
+        ")",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write or check the generated files."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--write", action="store_true")
+    group.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    outputs: dict[Path, str] = {ROUTE_TABLE_PATH: build_route_table()}
+    outputs[OPENAPI_PATH] = _render(build_document())
+    stale = []
+    for path, text in outputs.items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        if args.write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(ROOT)}")
+        else:
+            stale.append(path)
+            diff = difflib.unified_diff(
+                current.splitlines(), text.splitlines(), str(path), "generated", lineterm=""
+            )
+            print("\n".join(list(diff)[:40]), file=sys.stderr)
+    if stale:
+        names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
+        print(f"stale: {names}; run `make openapi` and commit the result", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Code every function shares: api (HTTP plumbing), models, domain (pure rules), store (DynamoDB)."""

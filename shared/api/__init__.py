@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every function: resolver factory, auth, problems, pagination."""

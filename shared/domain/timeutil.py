@@ -1,0 +1,15 @@
+"""Times as the API shows them: RFC 3339 in UTC with a `Z`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, to the second (what clients see)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def to_rfc3339(moment: datetime) -> str:
+    """`2026-11-27T09:00:00Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,120 @@
+"""The profile and device models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from shared.models.common import ApiModel
+
+Level = Literal["expert", "team_lead", "manager", "executive", "leader", "other"]
+Platform = Literal["ios", "android"]
+
+_HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9_]{1,28})[a-z0-9]$")
+_CLOCK = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
+
+
+def _valid_time_zone(name: str) -> str:
+    # ZoneInfo also refuses path tricks ("../", absolute paths) with ValueError.
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name such as Europe/Lisbon") from None
+    return name
+
+
+def _valid_handle(handle: str) -> str:
+    handle = handle.lower()
+    if not _HANDLE.match(handle):
+        raise ValueError(
+            "must be 3 to 30 letters, digits or underscores, starting and ending with a letter or digit"
+        )
+    return handle
+
+
+TimeZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_valid_time_zone),
+    Field(description="IANA time zone name", examples=["Europe/Lisbon"]),
+]
+Handle = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9][A-Za-z0-9_]{1,28}[A-Za-z0-9]$"),
+    AfterValidator(_valid_handle),
+    Field(description="Unique across all people (case-insensitive); how others name you as counterpart."),
+]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+ClockTime = Annotated[str, StringConstraints(pattern=_CLOCK), Field(examples=["22:00"])]
+
+
+class NotificationPrefs(ApiModel):
+    """What the person wants to be told, and when not to be disturbed (their own time zone)."""
+
+    reminders: bool = True
+    promise_updates: bool = True
+    quiet_hours_start: ClockTime | None = None
+    quiet_hours_end: ClockTime | None = None
+
+
+class ProfileInput(ApiModel):
+    """`PUT /v1/me`: the whole profile."""
+
+    display_name: DisplayName
+    handle: Handle
+    current_level: Level
+    target_level: Level | None = None
+    time_zone: TimeZoneName
+    notification_prefs: NotificationPrefs = Field(default_factory=NotificationPrefs)
+
+
+class NotificationPrefsPatch(ApiModel):
+    """Merge patch of the notification preferences; `null` resets a field to its default."""
+
+    reminders: bool | None = None
+    promise_updates: bool | None = None
+    quiet_hours_start: ClockTime | None = None
+    quiet_hours_end: ClockTime | None = None
+
+
+class ProfilePatch(ApiModel):
+    """`PATCH /v1/me` (JSON Merge Patch): send only what changes; `null` removes an optional field."""
+
+    display_name: DisplayName | None = None
+    handle: Handle | None = None
+    current_level: Level | None = None
+    target_level: Level | None = None
+    time_zone: TimeZoneName | None = None
+    notification_prefs: NotificationPrefsPatch | None = None
+
+
+class Profile(ApiModel):
+    """My profile as stored."""
+
+    display_name: str
+    handle: str
+    current_level: Level
+    target_level: Level | None = None
+    time_zone: str
+    notification_prefs: NotificationPrefs
+    created_at: str = Field(description="RFC 3339, UTC")
+    updated_at: str = Field(description="RFC 3339, UTC")
+
+
+class DeviceInput(ApiModel):
+    """`POST /v1/me/devices`: a push token to reach this device."""
+
+    platform: Platform
+    push_token: Annotated[str, StringConstraints(min_length=8, max_length=512, pattern=r"^[\x21-\x7e]+$")]
+
+
+class Device(ApiModel):
+    """A registered device."""
+
+    device_id: str
+    platform: Platform
+    push_token: str
+    created_at: str = Field(description="RFC 3339, UTC")

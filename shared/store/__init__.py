@@ -1,0 +1,1 @@
+"""DynamoDB access: keys, the table client and one repository per aggregate."""

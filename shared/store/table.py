@@ -1,0 +1,118 @@
+"""The DynamoDB client (one per process, made lazily), item (de)serialisation, error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from shared.config import settings
+from shared.domain.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_client: DynamoDBClient | None = None
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_THROTTLING = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+# Standard retry mode already retries throttling with backoff; what still fails after that is
+# answered as a 503 with Retry-After rather than holding the caller.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=5,
+)
+
+
+def dynamodb() -> DynamoDBClient:
+    """The process's DynamoDB client."""
+    global _client
+    if _client is None:
+        _client = boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    return _client
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch emulators between cases)."""
+    global _client
+    _client = None
+
+
+def table_name() -> str:
+    """The single table's name."""
+    return settings().table_name
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict -> DynamoDB attribute values (None values are left out)."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values -> a plain dict with ints where numbers are whole."""
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    """A primary key as DynamoDB wants it."""
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_from_dynamo(v) for v in value)
+    return value
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a client error."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction, in the order of its items ('None' = fine)."""
+    reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+    return [str(r.get("Code", "None")) for r in reasons]
+
+
+@contextlib.contextmanager
+def throttling_as_unavailable() -> Iterator[None]:
+    """Turn throttling that survived the client's retries into a 503 for the caller."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) in _THROTTLING:
+            raise ServiceUnavailable("The database is busy; retry shortly.", retry_after_seconds=2) from error
+        raise

@@ -1,0 +1,229 @@
+"""Handler-test support: moto with the table and user pool of template.yaml, events, counters."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.local.template import load
+from shared.config import settings
+from shared.store import identity, table
+
+TABLE_NAME = "career-journey-test"
+REGION = "us-east-1"
+
+
+def table_spec_from_template(name: str = TABLE_NAME) -> dict[str, Any]:
+    """CreateTable arguments for the table exactly as template.yaml declares it."""
+    props = load().table_properties
+    spec: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props["BillingMode"],
+    }
+    if "GlobalSecondaryIndexes" in props:
+        spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if "StreamSpecification" in props:
+        spec["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    return spec
+
+
+@dataclass
+class RequestLog:
+    """DynamoDB operations sent by the code under test, counted by a botocore hook."""
+
+    operations: list[str] = field(default_factory=list)
+
+    def __call__(self, **kwargs: Any) -> None:
+        # event name: before-send.dynamodb.<Operation>
+        self.operations.append(kwargs["event_name"].rsplit(".", 1)[-1])
+
+    def clear(self) -> None:
+        self.operations.clear()
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(self.operations)
+
+
+@dataclass
+class Aws:
+    """The mocked account: table, user pool and a counter on the code's DynamoDB client."""
+
+    user_pool_id: str
+    client_id: str
+    requests: RequestLog
+
+    def ddb(self) -> Any:
+        return boto3.client("dynamodb", region_name=REGION)
+
+    def all_items(self) -> list[dict[str, Any]]:
+        """Every item of the table (a Scan: tests only)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": TABLE_NAME}
+        while True:
+            page = self.ddb().scan(**kwargs)
+            items += [table.deserialize(i) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def create_user(self, email: str | None = None) -> tuple[str, str]:
+        """A confirmed Cognito user; returns (sub, username)."""
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        email = email or f"{uuid.uuid4().hex[:10]}@example.com"
+        user = cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}],
+            MessageAction="SUPPRESS",
+        )["User"]
+        sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+        return sub, user["Username"]
+
+    def user_exists(self, username: str) -> bool:
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        try:
+            cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
+        except cognito.exceptions.UserNotFoundException:
+            return False
+        return True
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """A fresh mocked AWS with the template's table and user pool, wired into shared.store."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": TABLE_NAME,
+        "CURSOR_SIGNING_KEY": "test-cursor-key-0123456789abcdef0123456789",
+        "POWERTOOLS_METRICS_NAMESPACE": "CareerJourney",
+        "POWERTOOLS_SERVICE_NAME": "career-journey",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        boto3.client("dynamodb", region_name=REGION).create_table(**table_spec_from_template())
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        pool = cognito.create_user_pool(PoolName="test", UsernameAttributes=["email"])["UserPool"]
+        client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="test")["UserPoolClient"]
+        monkeypatch.setenv("USER_POOL_ID", pool["Id"])
+        settings.cache_clear()
+        table.reset_clients()
+        identity.reset_clients()
+        log = RequestLog()
+        table.dynamodb().meta.events.register("before-send.dynamodb", log)
+        yield Aws(pool["Id"], client["ClientId"], log)
+        table.reset_clients()
+        identity.reset_clients()
+        settings.cache_clear()
+
+
+class LambdaContext:
+    """What Lambda passes as context, enough for Powertools."""
+
+    function_name = "test-function"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    memory_limit_in_mb = 1024
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/test-function"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    user: str | None = None,
+    username: str | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    route_key: str | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer passes it on."""
+    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    hdrs = {"content-type": "application/json"} if text is not None else {}
+    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
+    if base64_body and text is not None:
+        text = base64.b64encode(text.encode()).decode()
+    request_context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "api",
+        "domainName": "api.example.com",
+        "domainPrefix": "api",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": "t",
+        },
+        "requestId": str(uuid.uuid4()),
+        "routeKey": route_key or f"{method} {path}",
+        "stage": "$default",
+        "time": "27/Nov/2026:09:00:00 +0000",
+        "timeEpoch": 1795770000000,
+    }
+    if user is not None:
+        request_context["authorizer"] = {
+            "jwt": {
+                "claims": {"sub": user, "username": username or user, "token_use": "access"},
+                "scopes": None,
+            }
+        }
+    query = query or {}
+    return {
+        "version": "2.0",
+        "routeKey": request_context["routeKey"],
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "headers": hdrs,
+        "queryStringParameters": query or None,
+        "requestContext": request_context,
+        "body": text,
+        "isBase64Encoded": base64_body,
+    }
+
+
+@dataclass
+class Reply:
+    """A handler's answer, decoded."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        assert self.headers.get("Content-Type") == "application/problem+json", self.headers
+        assert isinstance(self.body, dict)
+        return self.body
+
+
+def invoke(handler: Any, event: dict[str, Any]) -> Reply:
+    """Call a lambda_handler and decode its response."""
+    result = handler(event, LambdaContext())
+    raw = result.get("body")
+    body = json.loads(raw) if raw else None
+    return Reply(result["statusCode"], result.get("headers") or {}, body)
