@@ -87,6 +87,8 @@ class JwtAuthorizer:
         if header.get("alg") != "RS256":
             raise Unauthorized("The bearer token is not signed with RS256.")
         kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise Unauthorized("The bearer token names no signing key.")
         try:
             if self._client is not None:
                 return self._client.get_signing_key(kid).key

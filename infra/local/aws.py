@@ -137,7 +137,9 @@ def create_identity(cognito: Any, template: Template, refs: dict[str, str]) -> I
     created = cognito.create_user_pool(**user_pool_request(cognito, pool["Properties"], refs))["UserPool"]
     refs[pool_id_logical] = created["Id"]
     refs[f"{pool_id_logical}.Arn"] = created["Arn"]
-    refs[f"{pool_id_logical}.ProviderName"] = f"cognito-idp.{refs['AWS::Region']}.amazonaws.com/{created['Id']}"
+    refs[f"{pool_id_logical}.ProviderName"] = (
+        f"cognito-idp.{refs['AWS::Region']}.amazonaws.com/{created['Id']}"
+    )
     client_ids = {}
     for logical_id, res in template.resources_of_type("AWS::Cognito::UserPoolClient").items():
         request = user_pool_client_request(cognito, res["Properties"], refs)
@@ -153,8 +155,11 @@ def generate_password(length: int = 20) -> str:
     """A password every sensible Cognito policy accepts: lower, upper, digit and symbol."""
     alphabet = string.ascii_letters + string.digits
     core = "".join(secrets.choice(alphabet) for _ in range(length - 4))
-    return core + secrets.choice(string.ascii_lowercase) + secrets.choice(string.ascii_uppercase) + (
-        secrets.choice(string.digits) + "!"
+    return (
+        core
+        + secrets.choice(string.ascii_lowercase)
+        + secrets.choice(string.ascii_uppercase)
+        + (secrets.choice(string.digits) + "!")
     )
 
 

@@ -352,7 +352,9 @@ class Gateway:
         elapsed_ms = (time.perf_counter() - started) * 1000
         out = self.log if self.log is not None else sys.stdout
         # One line per request, written whole so concurrent requests do not interleave.
-        out.write(f"{request.method} {request.full_path.rstrip('?')} {response.status_code} {elapsed_ms:.0f}ms\n")
+        out.write(
+            f"{request.method} {request.full_path.rstrip('?')} {response.status_code} {elapsed_ms:.0f}ms\n"
+        )
         out.flush()
         return response(environ, start_response)
 
@@ -379,7 +381,9 @@ class Gateway:
                 response = problem(401, "Unauthorized", exc.detail)
                 # RFC 6750: no error code when the request simply had no token.
                 has_token = bool(request.headers.get("Authorization", "").strip())
-                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if has_token else "Bearer"
+                response.headers["WWW-Authenticate"] = (
+                    'Bearer error="invalid_token"' if has_token else "Bearer"
+                )
                 return response
         event = build_event(request, route, params, authorization)
         return self._invoke(route.function, lambda fn: to_response(fn.invoke(event)))
@@ -390,7 +394,7 @@ class Gateway:
             return problem(404, "Not Found", f"No function {logical_id} in the template.")
         try:
             return call(function)
-        except Exception:  # noqa: BLE001 - any handler failure is API Gateway's 500, as in AWS
+        except Exception:  # any handler failure is API Gateway's 500, as in AWS
             print(f"local stack: {logical_id} failed:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
             return problem(500, "Internal Server Error")
@@ -407,7 +411,10 @@ class Gateway:
             return Response(self.openapi_path.read_bytes(), content_type="application/json")
         if request.path in ("/docs", "/docs/"):
             return Response(_DOCS_PAGE if assets else _MINIMAL_DOCS_PAGE, content_type="text/html")
-        files = {"/docs/swagger-ui.js": "swagger-ui-bundle.min.js", "/docs/swagger-ui.css": "swagger-ui.min.css"}
+        files = {
+            "/docs/swagger-ui.js": "swagger-ui-bundle.min.js",
+            "/docs/swagger-ui.css": "swagger-ui.min.css",
+        }
         if assets and request.path in files:
             kind = "text/javascript" if request.path.endswith(".js") else "text/css"
             return Response((assets / files[request.path]).read_bytes(), content_type=kind)

@@ -48,9 +48,7 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def scheduled_event(
-    moment: datetime, region: str, resources: list[str] | None = None
-) -> dict[str, Any]:
+def scheduled_event(moment: datetime, region: str, resources: list[str] | None = None) -> dict[str, Any]:
     """The event EventBridge sends a scheduled target; functions take "now" from `time`."""
     return {
         "version": "0",
@@ -123,7 +121,7 @@ class Scheduler:
             due[timer] += timer.every_seconds
             try:
                 self._fire(timer)
-            except Exception:  # noqa: BLE001 - a failing function must not stop the other schedules
+            except Exception:  # a failing function must not stop the other schedules
                 import traceback
 
                 traceback.print_exc()

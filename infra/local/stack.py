@@ -65,7 +65,9 @@ def port_is_free(port: int) -> bool:
 
 def base_refs(template: Template, region: str) -> dict[str, str]:
     """Values for `Ref`/`Sub`: parameter defaults, pseudo parameters and local overrides."""
-    refs = {name: str(p["Default"]) for name, p in template.raw.get("Parameters", {}).items() if "Default" in p}
+    refs = {
+        name: str(p["Default"]) for name, p in template.raw.get("Parameters", {}).items() if "Default" in p
+    }
     refs.update(
         {
             "Stage": STAGE,
@@ -81,7 +83,9 @@ def base_refs(template: Template, region: str) -> dict[str, str]:
     return refs
 
 
-def function_environment(template: Template, refs: dict[str, str], aws_url: str, region: str) -> dict[str, str]:
+def function_environment(
+    template: Template, refs: dict[str, str], aws_url: str, region: str
+) -> dict[str, str]:
     """The process environment the functions run with: theirs from the template, resolved."""
     env: dict[str, str] = {}
     for fn in template.functions():
@@ -89,7 +93,9 @@ def function_environment(template: Template, refs: dict[str, str], aws_url: str,
             resolved = str(resolve(value, refs))
             if key in env and env[key] != resolved:
                 # All functions share this process, hence one environment.
-                print(f"local stack: {key} differs between functions; {fn.logical_id}'s wins", file=sys.stderr)
+                print(
+                    f"local stack: {key} differs between functions; {fn.logical_id}'s wins", file=sys.stderr
+                )
             env[key] = resolved
     env.update(
         {

@@ -18,8 +18,23 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 _INTRINSICS = (
-    "Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Not", "And", "Or", "Select", "Split",
-    "FindInMap", "GetAZs", "ImportValue", "Base64", "Condition", "Cidr",
+    "Ref",
+    "Sub",
+    "GetAtt",
+    "Join",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Select",
+    "Split",
+    "FindInMap",
+    "GetAZs",
+    "ImportValue",
+    "Base64",
+    "Condition",
+    "Cidr",
 )
 
 

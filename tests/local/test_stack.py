@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import time
@@ -94,7 +95,7 @@ def _claims(**changes: Any) -> dict[str, Any]:
 def _gateway(handlers: dict[str, Recorder]) -> Gateway:
     authorizer = JwtAuthorizer(ISSUER, ["client-1"], jwks=_moto_public_jwks())
     functions = {name: _function(h, name) for name, h in handlers.items()}
-    return Gateway(ROUTES, functions, authorizer, log=open("/dev/null", "w"))  # noqa: SIM115
+    return Gateway(ROUTES, functions, authorizer, log=io.StringIO())
 
 
 def test_rate_expressions_parse_to_seconds_and_bad_ones_are_refused() -> None:
@@ -102,7 +103,13 @@ def test_rate_expressions_parse_to_seconds_and_bad_ones_are_refused() -> None:
     assert parse_rate("rate(5 minutes)") == 300
     assert parse_rate("rate(2 hours)") == 7200
     assert parse_rate("rate(1 day)") == 86400
-    for bad in ("rate(5 minute)", "rate(1 minutes)", "rate(0 minutes)", "cron(0 9 * * ? *)", "rate(5 seconds)"):
+    for bad in (
+        "rate(5 minute)",
+        "rate(1 minutes)",
+        "rate(0 minutes)",
+        "cron(0 9 * * ? *)",
+        "rate(5 seconds)",
+    ):
         with pytest.raises(ValueError, match="rate"):
             parse_rate(bad)
 
@@ -179,7 +186,9 @@ def test_event_builder_makes_a_faithful_payload_v2() -> None:
 
 
 def test_event_leaves_out_what_api_gateway_leaves_out_and_base64s_binary_bodies() -> None:
-    request = Request(EnvironBuilder(method="POST", path="/anything", data=b"\xff\xfe\x00binary").get_environ())
+    request = Request(
+        EnvironBuilder(method="POST", path="/anything", data=b"\xff\xfe\x00binary").get_environ()
+    )
     event = build_event(request, ROUTES[-1], {}, None)
     assert event["routeKey"] == "$default"
     assert event["requestContext"]["routeKey"] == "$default"
@@ -319,7 +328,7 @@ def test_a_function_module_is_imported_lazily_and_a_failing_import_is_a_500(
     monkeypatch.syspath_prepend(str(tmp_path))
     good = LocalFunction("Edge", "edge-local", "throwaway_fn.app")
     broken = LocalFunction("Me", "me-local", "throwaway_fn.broken")
-    gateway = Gateway(ROUTES, {"Edge": good, "Me": broken}, None, log=open("/dev/null", "w"))  # noqa: SIM115
+    gateway = Gateway(ROUTES, {"Edge": good, "Me": broken}, None, log=io.StringIO())
     assert Client(gateway).get("/v1/health").get_data(as_text=True) == "/v1/health edge-local"
     assert Client(gateway).get("/_local/schedules/Me/run").status_code == 405
     assert Client(gateway).post("/_local/schedules/Me/run").status_code == 500
@@ -341,7 +350,8 @@ def test_table_request_carries_every_template_property() -> None:
 
 
 def _client(stack: dict[str, Any], service: str) -> Any:
-    return boto3.client(
+    make: Any = boto3.client  # the stubs only type literal service names
+    return make(
         service,
         endpoint_url=stack["awsEndpointUrl"],
         region_name=stack["region"],
@@ -406,7 +416,9 @@ def test_the_password_policy_is_enforced(local_stack: dict[str, Any]) -> None:
     cognito = _client(local_stack, "cognito-idp")
     with pytest.raises(cognito.exceptions.InvalidPasswordException):
         cognito.sign_up(
-            ClientId=local_stack["userPoolClientId"], Username=f"{uuid.uuid4().hex}@example.com", Password="short"
+            ClientId=local_stack["userPoolClientId"],
+            Username=f"{uuid.uuid4().hex}@example.com",
+            Password="short",
         )
 
 

@@ -154,9 +154,7 @@ class ApiSession(requests.Session):
         if token is not None:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def request(  # type: ignore[override]
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         """Send a request; a path starting with `/` goes to the local API."""
         if isinstance(url, str) and url.startswith("/"):
             url = self.base_url + url
