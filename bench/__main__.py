@@ -40,7 +40,7 @@ def render(table: Table) -> str:
     def line(values: list[str]) -> str:
         return "  ".join(
             v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
-        )
+        ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([table.title, line(table.columns), rule, *(line(row) for row in cells)])
