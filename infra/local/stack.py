@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -140,6 +141,8 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
             raise SystemExit(f"local stack: port {port} on {HOST} is taken (set API_PORT / AWS_PORT)")
     # Request lines come from the gateway; moto's and werkzeug's own would double them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Metrics are disabled locally, so Powertools' "no metrics to publish" would fire on every call.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ["AWS_DEFAULT_REGION"] = settings.region

@@ -59,20 +59,23 @@ class StackProcess:
 
 def _wait_until_up(process: subprocess.Popen[bytes], state_file: Path, log_dir: Path) -> dict[str, Any]:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    last = "no stack.json yet"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             err = (log_dir / "stderr.log").read_text(errors="replace")[-4000:]
             raise RuntimeError(f"local stack exited with {process.returncode}:\n{err}")
         if state_file.is_file():
             info: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
-            host, port = info["apiUrl"].removeprefix("http://").split(":")
             try:
-                with socket.create_connection((host, int(port)), timeout=1):
+                # Health is the edge function's: up means routing, import and invocation work.
+                health = requests.get(info["apiUrl"] + "/v1/health", timeout=5)
+                if health.status_code == 200:
                     return info
-            except OSError:
-                pass
+                last = f"/v1/health answered {health.status_code}: {health.text[:500]}"
+            except requests.RequestException as exc:
+                last = repr(exc)
         time.sleep(0.1)
-    raise TimeoutError(f"local stack not up within {START_TIMEOUT_SECONDS}s")
+    raise TimeoutError(f"local stack not up within {START_TIMEOUT_SECONDS}s: {last}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> int:
