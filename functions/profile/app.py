@@ -16,7 +16,7 @@ from shared.domain.errors import Conflict, NotFound, PreconditionFailed
 from shared.domain.ids import new_id
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.timeutil import to_rfc3339, utc_now
-from shared.models.common import Page
+from shared.models.common import Page, validate_document
 from shared.models.export import AccountExport
 from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
 from shared.observability import metrics
@@ -100,7 +100,7 @@ def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -
     merged = apply_merge_patch(
         {k: v for k, v in current.data.items() if k not in ("createdAt", "updatedAt")}, changes
     )
-    validated = ProfileInput.model_validate(merged)
+    validated = validate_document(ProfileInput, merged)
     data = validated.model_dump(by_alias=True, mode="json", exclude_none=True)
     data["createdAt"] = current.data["createdAt"]
     data["updatedAt"] = to_rfc3339(utc_now())
@@ -159,7 +159,12 @@ def register_device(
         return json_response(201, created, {"Location": _device_url(created)})
 
     return idempotent(
-        user_id=user_id, operation="register_device", key=idempotency_key, payload=payload, produce=produce
+        context=app.lambda_context,
+        user_id=user_id,
+        operation="register_device",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
     )
 
 

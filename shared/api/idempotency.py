@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.resolver import json_response
 from shared.domain.errors import Conflict, FieldError, InvalidInput
@@ -31,6 +32,7 @@ def _bad_key(message: str) -> InvalidInput:
 
 def idempotent(
     *,
+    context: LambdaContext,
     user_id: str,
     operation: str,
     key: str | None,
@@ -68,6 +70,7 @@ def idempotent(
         expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
         raise_on_no_idempotency_key=True,
     )
+    config.register_lambda_context(context)
 
     @idempotent_function(
         data_keyword_argument="request",

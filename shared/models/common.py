@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+
+from shared.domain.errors import FieldError, InvalidInput
 
 
 class ApiModel(BaseModel):
@@ -47,3 +49,28 @@ class Problem(ApiModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemFieldError] | None = None
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_document(model: type[ModelT], data: Any, location: str = "body") -> ModelT:
+    """Validate a document the route assembled (e.g. a merged patch) as the client's input.
+
+    Errors name the client's fields, as request validation does, and never echo values.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(
+            "Some fields are invalid.",
+            [
+                FieldError(
+                    location=location,
+                    field=".".join(str(part) for part in e["loc"]),
+                    code=e["type"],
+                    message=e["msg"].removeprefix("Value error, "),
+                )
+                for e in error.errors(include_input=False, include_url=False)
+            ],
+        ) from None

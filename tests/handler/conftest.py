@@ -1,0 +1,51 @@
+"""Handler tests: the real lambda_handler on moto, with a signed-in person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from functions.profile.app import lambda_handler
+from tests.support.aws import Aws, Reply, http_event, invoke
+
+
+@dataclass
+class Caller:
+    """One signed-in person calling the profile function."""
+
+    aws: Aws
+    sub: str
+    username: str
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> Reply:
+        return invoke(lambda_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs))
+
+
+@pytest.fixture
+def make_caller(aws: Aws) -> Callable[[], Caller]:
+    def make() -> Caller:
+        sub, username = aws.create_user()
+        return Caller(aws, sub, username)
+
+    return make
+
+
+@pytest.fixture
+def me(make_caller: Callable[[], Caller]) -> Caller:
+    return make_caller()
+
+
+def profile_body(**overrides: Any) -> dict[str, Any]:
+    """A valid PUT /v1/me body."""
+    body: dict[str, Any] = {
+        "displayName": "Ana Lima",
+        "handle": "ana_lima",
+        "currentLevel": "expert",
+        "targetLevel": "team_lead",
+        "timeZone": "Europe/Lisbon",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
