@@ -23,7 +23,12 @@ from infra.local.template import ROOT, load
 
 BUDGET = 1.15
 WARMUP_ROUNDS = 2  # unmeasured: writes the .pyc files and warms the page cache
-BASELINE = ("boto3", "aws_lambda_powertools.event_handler.api_gateway", "pydantic")
+# `import pydantic` alone is lazy: it defers BaseModel's machinery (pydantic.main and the schema
+# builder) until first use, and no code can use pydantic without it. The baseline therefore
+# imports the libraries as every function uses them: boto3, the HTTP resolver, and BaseModel.
+# The lazy `import pydantic` variant is measured too, and reported, so the choice stays visible.
+BASELINE = ("boto3", "aws_lambda_powertools.event_handler.api_gateway", "pydantic.main")
+LAZY_BASELINE = ("boto3", "aws_lambda_powertools.event_handler.api_gateway", "pydantic")
 # Modules a cold start must never load: X-Ray's SDK (tracing is the runtime's job here) and
 # Powertools' Swagger UI (only for serving docs, which no function does).
 FORBIDDEN = {
@@ -119,7 +124,8 @@ def cold_import(ctx: Context) -> Report:
     """Fresh-process import time of each function's module vs. its libraries (budget x1.15)."""
     functions = load().functions()
     baseline = Subject("libraries (baseline)", BASELINE, _child_env(lambda_environment(functions[0])))
-    subjects = [baseline] + [
+    lazy = Subject("libraries, lazy `import pydantic` (reference)", LAZY_BASELINE, baseline.env)
+    subjects = [baseline, lazy] + [
         Subject(f.module, (f.module,), _child_env(lambda_environment(f))) for f in functions
     ]
     _measure(subjects, ctx.runs)
@@ -144,7 +150,7 @@ def cold_import(ctx: Context) -> Report:
             continue
         ratio = subject.median / baseline.median
         forbidden = sorted(subject.loaded)
-        is_baseline = subject is baseline
+        is_baseline = subject in (baseline, lazy)
         ok = (is_baseline or ratio <= BUDGET) and not forbidden
         if not is_baseline:
             verdicts.append(ok)

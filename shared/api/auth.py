@@ -20,7 +20,8 @@ class CurrentUser:
 
 def current_user(event: dict[str, Any]) -> CurrentUser:
     """Read the caller from `requestContext.authorizer.jwt.claims` (access or ID token)."""
-    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims") or {}
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or {}
     sub = claims.get("sub")
     if not sub:
         raise NotSignedIn("no verified subject")

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+from http import HTTPStatus
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
+    ResponseValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,10 +41,14 @@ class App(APIGatewayHttpResolver):
     """An HTTP API resolver with this project's conventions wired in."""
 
     def __init__(self, other_routes: Iterable[tuple[str, str]] = ()) -> None:
-        super().__init__(enable_validation=True)
+        # A response that breaks its own model is our bug: 500, never the client's 422.
+        super().__init__(
+            enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+        )
         # Routes served by other functions: lets the catch-all answer 405 instead of 404.
         self._other_routes = [(m, _path_regex(p)) for m, p in other_routes]
         self.exception_handler(RequestValidationError)(self._on_invalid_request)
+        self.exception_handler(ResponseValidationError)(self._on_unexpected)
         self.exception_handler(RequestUnsupportedContentType)(self._on_unsupported_type)
         self.exception_handler(DomainError)(self._on_domain_error)
         self.exception_handler(NotSignedIn)(self._on_not_signed_in)
@@ -117,7 +123,10 @@ def guard_request(event: dict[str, Any]) -> dict[str, Any] | None:
     body = event.get("body")
     if method not in _BODY_METHODS or body in (None, ""):
         return None
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if event.get("isBase64Encoded"):
+        size = len(body) * 3 // 4 - (len(body) - len(body.rstrip("=")))
+    else:
+        size = len(body.encode())
     if size > MAX_BODY_BYTES:
         return _raw(problem(413, f"The body is larger than {MAX_BODY_BYTES // 1024} KiB."))
     headers = event.get("headers") or {}

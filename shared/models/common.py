@@ -18,6 +18,9 @@ class ApiModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         str_strip_whitespace=True,
+        # Build validators on first use, not at import: a cold start pays only for the models
+        # its first request touches (import time is budgeted, see bench/).
+        defer_build=True,
     )
 
 

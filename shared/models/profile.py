@@ -18,10 +18,11 @@ _CLOCK = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
 
 
 def _valid_time_zone(name: str) -> str:
-    # ZoneInfo also refuses path tricks ("../", absolute paths) with ValueError.
+    # ZoneInfo refuses path tricks ("../", absolute paths) with ValueError, and a folder of the
+    # zone database ("Europe") with an OSError.
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError("must be an IANA time zone name such as Europe/Lisbon") from None
     return name
 

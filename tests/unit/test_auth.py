@@ -48,12 +48,6 @@ def test_missing_sub_is_not_signed_in(event: dict[str, Any]) -> None:
         current_user(event)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="auth.py:23 `.get('jwt', {})` returns None for an explicit null; "
-    "the next `.get` raises AttributeError",
-)
 def test_null_jwt_block_is_not_signed_in() -> None:
     with pytest.raises(NotSignedIn):
         current_user({"requestContext": {"authorizer": {"jwt": None}}})
