@@ -122,6 +122,15 @@ def _decorate(operation: dict[str, Any], route: Route | None, *, has_path_params
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # Powertools' default shape; ours is a problem, added below.
     responses["500"] = _problem_response("Our fault: logged with its stack, never shown.")
+    for parameter in operation.get("parameters", []):
+        # An absent header or query parameter is how a client says "none": `null` is no value
+        # a client can send in a header or query string, so the schema does not offer it.
+        options = parameter.get("schema", {}).get("anyOf")
+        if options and {"type": "null"} in options and len(options) == 2:
+            parameter["schema"] = {
+                **next(o for o in options if o != {"type": "null"}),
+                **{k: v for k, v in parameter["schema"].items() if k not in ("anyOf", "default")},
+            }
     has_body = "requestBody" in operation
     has_params = bool(operation.get("parameters")) or has_body
     if route is not None and route.auth:

@@ -26,13 +26,29 @@ from shared.store.identity import delete_sign_in_user
 app = App()
 
 MAX_DEVICES = 10
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="ETag(s) from a previous read, or `*`; anything that does not match is a 412 (RFC 9110)",
+        max_length=1024,
+    ),
+]
 IfNoneMatch = Annotated[
-    str | None, Header(alias="If-None-Match", description="`*`: create only, never replace")
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="`*`: create only, never replace; other values are ignored",
+        max_length=1024,
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Same key and body within 24 h: the first response again"),
+    Header(
+        alias="Idempotency-Key",
+        description="Same key and body within 24 h: the first response again",
+        pattern=r"^[\x21-\x7e]{1,255}$",
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=2048)]

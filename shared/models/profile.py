@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
 from shared.models.common import ApiModel
 
@@ -38,7 +38,7 @@ def _valid_handle(handle: str) -> str:
 
 TimeZoneName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
     AfterValidator(_valid_time_zone),
     Field(description="IANA time zone name", examples=["Europe/Lisbon"]),
 ]
@@ -55,8 +55,8 @@ ClockTime = Annotated[str, StringConstraints(pattern=_CLOCK), Field(examples=["2
 class NotificationPrefs(ApiModel):
     """What the person wants to be told, and when not to be disturbed (their own time zone)."""
 
-    reminders: bool = True
-    promise_updates: bool = True
+    reminders: StrictBool = True
+    promise_updates: StrictBool = True
     quiet_hours_start: ClockTime | None = None
     quiet_hours_end: ClockTime | None = None
 
@@ -75,20 +75,23 @@ class ProfileInput(ApiModel):
 class NotificationPrefsPatch(ApiModel):
     """Merge patch of the notification preferences; `null` resets a field to its default."""
 
-    reminders: bool | None = None
-    promise_updates: bool | None = None
+    reminders: StrictBool | None = None
+    promise_updates: StrictBool | None = None
     quiet_hours_start: ClockTime | None = None
     quiet_hours_end: ClockTime | None = None
 
 
 class ProfilePatch(ApiModel):
-    """`PATCH /v1/me` (JSON Merge Patch): send only what changes; `null` removes an optional field."""
+    """`PATCH /v1/me` (JSON Merge Patch): send only what changes; `null` removes an optional field.
 
-    display_name: DisplayName | None = None
-    handle: Handle | None = None
-    current_level: Level | None = None
+    Required fields take no `null` (the profile cannot lose them); leaving them out keeps them.
+    """
+
+    display_name: DisplayName = None  # type: ignore[assignment]
+    handle: Handle = None  # type: ignore[assignment]
+    current_level: Level = None  # type: ignore[assignment]
     target_level: Level | None = None
-    time_zone: TimeZoneName | None = None
+    time_zone: TimeZoneName = None  # type: ignore[assignment]
     notification_prefs: NotificationPrefsPatch | None = None
 
 

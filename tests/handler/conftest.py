@@ -21,7 +21,9 @@ class Caller:
     username: str
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> Reply:
-        return invoke(lambda_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs))
+        return invoke(
+            lambda_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs)
+        )
 
 
 @pytest.fixture

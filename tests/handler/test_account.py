@@ -17,7 +17,12 @@ def test_export_holds_every_item_of_mine_and_nothing_of_others(make_caller: Call
     ana, bea = make_caller(), make_caller()
     ana("PUT", "/v1/me", body=profile_body(handle="ana"))
     ana("POST", "/v1/me/devices", body={"platform": "ios", "pushToken": "ana-token-1"})
-    ana("POST", "/v1/me/devices", body={"platform": "android", "pushToken": "ana-token-2"}, headers={"Idempotency-Key": "k"})
+    ana(
+        "POST",
+        "/v1/me/devices",
+        body={"platform": "android", "pushToken": "ana-token-2"},
+        headers={"Idempotency-Key": "k"},
+    )
     bea("PUT", "/v1/me", body=profile_body(handle="bea"))
     bea("POST", "/v1/me/devices", body={"platform": "ios", "pushToken": "bea-token-1"})
 
@@ -42,7 +47,12 @@ def test_erasure_leaves_no_item_that_mentions_me(make_caller: Callable[[], Calle
     ana("PUT", "/v1/me", body=profile_body(handle="ana"))
     ana("PATCH", "/v1/me", body={"handle": "ana_two"})
     for n in range(3):
-        ana("POST", "/v1/me/devices", body={"platform": "ios", "pushToken": f"ana-token-{n}"}, headers={"Idempotency-Key": f"k{n}"})
+        ana(
+            "POST",
+            "/v1/me/devices",
+            body={"platform": "ios", "pushToken": f"ana-token-{n}"},
+            headers={"Idempotency-Key": f"k{n}"},
+        )
     bea("PUT", "/v1/me", body=profile_body(handle="bea"))
     before = ana.aws.all_items()
     assert any(_mentions(i, ana.sub, "ana_two") for i in before)

@@ -27,7 +27,12 @@ def test_malformed_json_is_400(me: Caller) -> None:
 
 
 def test_non_json_content_type_is_415(me: Caller) -> None:
-    reply = me("PUT", "/v1/me", raw_body="displayName=x", headers={"content-type": "application/x-www-form-urlencoded"})
+    reply = me(
+        "PUT",
+        "/v1/me",
+        raw_body="displayName=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     _assert_problem(reply, 415)
     _nothing_written(me)
 
@@ -42,7 +47,12 @@ def test_unknown_fields_are_refused_not_stored(me: Caller) -> None:
     reply = me("PUT", "/v1/me", body=profile_body(isAdmin=True))
     _assert_problem(reply, 422)
     assert reply.problem["errors"] == [
-        {"location": "body", "field": "isAdmin", "code": "extra_forbidden", "message": "Extra inputs are not permitted"}
+        {
+            "location": "body",
+            "field": "isAdmin",
+            "code": "extra_forbidden",
+            "message": "Extra inputs are not permitted",
+        }
     ]
     _nothing_written(me)
 

@@ -28,7 +28,9 @@ def test_read_routes_make_exactly_one_request(me: Caller) -> None:
 
 
 def test_write_routes_make_a_read_and_one_write(me: Caller) -> None:
-    assert _counted(me, "PUT", "/v1/me", body=profile_body()) == Counter({"GetItem": 1, "TransactWriteItems": 1})
+    assert _counted(me, "PUT", "/v1/me", body=profile_body()) == Counter(
+        {"GetItem": 1, "TransactWriteItems": 1}
+    )
     assert _counted(me, "PATCH", "/v1/me", body={"displayName": "B"}) == Counter(
         {"GetItem": 1, "TransactWriteItems": 1}
     )
