@@ -83,7 +83,7 @@ def build_document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "A Cognito access or ID token of the user pool (API Gateway JWT authorizer).",
+                    "description": "A Cognito access or ID token of the user pool.",
                 }
             },
         },

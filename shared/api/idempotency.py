@@ -72,7 +72,7 @@ def idempotent(
     )
     config.register_lambda_context(context)
 
-    @idempotent_function(
+    @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="request",
         persistence_store=store,
         config=config,

@@ -113,7 +113,7 @@ def field_errors(raw_errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
     return out
 
 
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+def problem_responses(*statuses: int) -> dict[int, Any]:
     """OpenAPI `responses` entries for the given problem statuses (for route decorators)."""
     return {
         status: {

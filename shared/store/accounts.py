@@ -76,7 +76,7 @@ def _delete_batch(item_keys: list[dict[str, Any]]) -> None:
     for attempt in range(8):
         with throttling_as_unavailable():
             response = dynamodb().batch_write_item(RequestItems={table_name(): requests})  # type: ignore[dict-item]
-        requests = list(response.get("UnprocessedItems", {}).get(table_name(), []))
+        requests = list[Any](response.get("UnprocessedItems", {}).get(table_name(), []))
         if not requests:
             return
         time.sleep(min(0.05 * 2**attempt, 1.0))

@@ -103,7 +103,7 @@ def error_code(error: ClientError) -> str:
 
 def cancellation_codes(error: ClientError) -> list[str]:
     """Per-item reasons of a cancelled transaction, in the order of its items ('None' = fine)."""
-    reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+    reasons = error.response.get("CancellationReasons", [])
     return [str(r.get("Code", "None")) for r in reasons]
 
 

@@ -21,7 +21,9 @@ MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "25")
 SEED = os.environ.get("FUZZ_SEED", "20261127")
 
 
-def test_api_conforms_to_its_openapi_document(local_stack: dict[str, Any], person: Person, tmp_path: Path) -> None:
+def test_api_conforms_to_its_openapi_document(
+    local_stack: dict[str, Any], person: Person, tmp_path: Path
+) -> None:
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "--config-file",

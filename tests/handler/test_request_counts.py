@@ -13,7 +13,7 @@ from tests.handler.conftest import Caller, profile_body
 
 def _counted(me: Caller, method: str, path: str, **kwargs: object) -> Counter[str]:
     me.aws.requests.clear()
-    reply = me(method, path, **kwargs)  # type: ignore[arg-type]
+    reply = me(method, path, **kwargs)
     assert reply.status < 400, reply.body
     return me.aws.requests.counts
 
