@@ -1,0 +1,30 @@
+"""The profile API over HTTP against the local stack, as the app uses it."""
+
+from __future__ import annotations
+
+from tests.support.stack import Person
+
+
+def _profile(handle: str) -> dict[str, str]:
+    return {"displayName": "Racer", "handle": handle, "currentLevel": "manager", "timeZone": "Asia/Tokyo"}
+
+
+def test_profile_lifecycle_over_http(person: Person) -> None:
+    assert person.api.get("/v1/me").status_code == 404
+    created = person.api.put("/v1/me", json=_profile(f"h{person.sub[:8].replace('-', '')}"))
+    assert created.status_code == 201
+    etag = created.headers["ETag"]
+    patched = person.api.patch(
+        "/v1/me",
+        json={"timeZone": "Europe/Lisbon"},
+        headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200
+    assert patched.json()["timeZone"] == "Europe/Lisbon"
+    device = person.api.post("/v1/me/devices", json={"platform": "android", "pushToken": "fcm-token-123"})
+    assert device.status_code == 201
+    export = person.api.get("/v1/me/export").json()
+    assert export["profile"]["timeZone"] == "Europe/Lisbon"
+    assert [d["pushToken"] for d in export["devices"]] == ["fcm-token-123"]
+    assert person.api.delete("/v1/me").status_code == 204
+    assert person.api.get("/v1/me").status_code == 404
