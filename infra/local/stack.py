@@ -127,11 +127,11 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
     """Everything up and serving; yields stack.json's content, tears it all down on exit."""
     import boto3
     import requests
-    from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
 
     from infra.local import aws
     from infra.local.auth import JwtAuthorizer
+    from infra.local.emulator import Emulator
     from infra.local.gateway import Gateway, local_functions
     from infra.local.scheduler import Scheduler, Timer, scheduled_event, timers_for
 
@@ -148,9 +148,9 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
     os.environ["AWS_DEFAULT_REGION"] = settings.region
 
     with ExitStack() as stack:
-        moto = ThreadedMotoServer(ip_address=HOST, port=settings.aws_port, verbose=False)
-        moto.start()
-        stack.callback(moto.stop)
+        emulator = Emulator(HOST, settings.aws_port)
+        emulator.start()
+        stack.callback(emulator.stop)
         aws_url = f"http://{HOST}:{settings.aws_port}"
         session = boto3.session.Session(region_name=settings.region)
         dynamodb = session.client("dynamodb", endpoint_url=aws_url)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 from tests.support.stack import Person
 
 
@@ -28,3 +33,22 @@ def test_profile_lifecycle_over_http(person: Person) -> None:
     assert [d["pushToken"] for d in export["devices"]] == ["fcm-token-123"]
     assert person.api.delete("/v1/me").status_code == 204
     assert person.api.get("/v1/me").status_code == 404
+
+
+def test_two_people_racing_for_one_handle_one_wins(make_person: Callable[..., Person]) -> None:
+    """Both PUT the same handle at the same moment: exactly one 201, the other 409, nothing lost."""
+    for _ in range(5):
+        people = [make_person() for _ in range(2)]
+        handle = f"race{uuid.uuid4().hex[:10]}"
+        barrier = threading.Barrier(len(people))
+
+        def claim(person: Person, barrier: threading.Barrier = barrier, handle: str = handle) -> int:
+            barrier.wait()
+            return person.api.put("/v1/me", json=_profile(handle)).status_code
+
+        with ThreadPoolExecutor(max_workers=len(people)) as pool:
+            statuses = list(pool.map(claim, people))
+        assert sorted(statuses) == [201, 409], statuses
+        winner, loser = (people[0], people[1]) if statuses[0] == 201 else (people[1], people[0])
+        assert winner.api.get("/v1/me").json()["handle"] == handle
+        assert loser.api.get("/v1/me").status_code == 404
