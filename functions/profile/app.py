@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shared.api.etag import check_if_match, etag
 from shared.api.idempotency import idempotent
-from shared.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain.errors import Conflict, NotFound, PreconditionFailed
@@ -26,32 +27,6 @@ from shared.store.identity import delete_sign_in_user
 app = App()
 
 MAX_DEVICES = 10
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="ETag(s) from a previous read, or `*`; anything that does not match is a 412 (RFC 9110)",
-        max_length=1024,
-    ),
-]
-IfNoneMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-None-Match",
-        description="`*`: create only, never replace; other values are ignored",
-        max_length=1024,
-    ),
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Same key and body within 24 h: the first response again",
-        pattern=r"^[\x21-\x7e]{1,255}$",
-    ),
-]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 def _profile_response(stored: profiles.StoredProfile, status: int = 200) -> Response[Profile]:
@@ -205,7 +180,7 @@ def list_my_devices(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page
     responses={204: {"description": "Removed"}, **problem_responses(404)},
 )
 def remove_my_device(
-    device_id: Annotated[str, Path(alias="deviceId", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")],
+    device_id: Annotated[str, path_id("deviceId")],
 ) -> Response[None]:
     devices.remove_device(app.user.user_id, device_id)
     return Response(status_code=204, body=None)

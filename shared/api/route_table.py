@@ -2,12 +2,23 @@
 
 API_ROUTES: tuple[tuple[str, str], ...] = (
     ("DELETE", "/v1/me"),
+    ("DELETE", "/v1/me/cares/{careId}"),
     ("DELETE", "/v1/me/devices/{deviceId}"),
+    ("GET", "/v1/care/questions"),
     ("GET", "/v1/health"),
     ("GET", "/v1/me"),
+    ("GET", "/v1/me/care-map"),
+    ("GET", "/v1/me/cares"),
+    ("GET", "/v1/me/cares/{careId}"),
+    ("GET", "/v1/me/cares/{careId}/history"),
     ("GET", "/v1/me/devices"),
     ("GET", "/v1/me/export"),
+    ("GET", "/v1/me/reflections"),
+    ("GET", "/v1/me/reflections/{reflectionId}"),
     ("PATCH", "/v1/me"),
+    ("PATCH", "/v1/me/cares/{careId}"),
+    ("POST", "/v1/me/cares"),
     ("POST", "/v1/me/devices"),
+    ("POST", "/v1/me/reflections"),
     ("PUT", "/v1/me"),
 )

@@ -13,3 +13,11 @@ def utc_now() -> datetime:
 def to_rfc3339(moment: datetime) -> str:
     """`2026-11-27T09:00:00Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """An RFC 3339 time as stored (`...Z` or with an offset), as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time without an offset: {text!r}")
+    return moment.astimezone(UTC)

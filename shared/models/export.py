@@ -6,8 +6,21 @@ from typing import Any
 
 from pydantic import Field
 
+from shared.domain.cares import COUNTER_FIELDS
+from shared.models.care import Care, CareRevision, Reflection
 from shared.models.common import ApiModel
 from shared.models.profile import Device, Profile
+
+
+class CareLink(ApiModel):
+    """A care named by a promise or a plan item ("for the sake of what")."""
+
+    care_id: str
+    kind: str
+    target_id: str
+    status: str
+    linked_at: str
+    moved_at: str | None = None
 
 
 class AccountExport(ApiModel):
@@ -17,6 +30,10 @@ class AccountExport(ApiModel):
     exported_at: str = Field(description="RFC 3339, UTC")
     profile: Profile | None = None
     devices: list[Device] = Field(default_factory=list)
+    reflections: list[Reflection] = Field(default_factory=list)
+    cares: list[Care] = Field(default_factory=list)
+    care_revisions: list[CareRevision] = Field(default_factory=list)
+    care_links: list[CareLink] = Field(default_factory=list)
     other: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="Items of kinds this document does not model yet, by kind."
     )
@@ -29,10 +46,19 @@ class AccountExport(ApiModel):
         rest = dict(grouped)
         profiles = rest.pop("profile", [])
         device_items = rest.pop("device", [])
+        care_map_only = {*COUNTER_FIELDS, "lastActivityAt"}
         return cls(
             user_id=user_id,
             exported_at=exported_at,
             profile=Profile.model_validate(profiles[0]) if profiles else None,
             devices=[Device.model_validate(d) for d in device_items],
+            reflections=[Reflection.model_validate(r) for r in rest.pop("reflection", [])],
+            # Care items also hold the care map's counters: the export shows the care itself.
+            cares=[
+                Care.model_validate({k: v for k, v in c.items() if k not in care_map_only})
+                for c in rest.pop("care", [])
+            ],
+            care_revisions=[CareRevision.model_validate(r) for r in rest.pop("care-revision", [])],
+            care_links=[CareLink.model_validate(link) for link in rest.pop("care-link", [])],
             other=rest,
         )

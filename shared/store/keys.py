@@ -26,3 +26,32 @@ def handle_pk(handle: str) -> str:
 def device_sk(device_id: str) -> str:
     """A registered device in its owner's partition."""
     return f"{DEVICE_PREFIX}{device_id}"
+
+
+REFLECTION_PREFIX = "REFLECTION#"
+CARE_PREFIX = "CARE#"
+# The ranking's own item sorts after every care (ULIDs never hold "~"), so the one Query that
+# reads my cares reads the ranking's version with them.
+CARE_RANKING_SK = "CARE#~RANKING"
+CARE_REVISION_PREFIX = "CAREREV#"
+CARE_LINK_PREFIX = "CARELINK#"
+
+
+def reflection_sk(reflection_id: str) -> str:
+    """A reflection in its author's partition (ULID: sorts by time)."""
+    return f"{REFLECTION_PREFIX}{reflection_id}"
+
+
+def care_sk(care_id: str) -> str:
+    """A care in its owner's partition."""
+    return f"{CARE_PREFIX}{care_id}"
+
+
+def care_revision_sk(care_id: str, revision: int) -> str:
+    """One revision of a care; zero-padded so that the history sorts oldest first."""
+    return f"{CARE_REVISION_PREFIX}{care_id}#{revision:06d}"
+
+
+def care_link_sk(care_id: str, kind: str, target_id: str) -> str:
+    """A link from a care to a promise or a plan item that serves it."""
+    return f"{CARE_LINK_PREFIX}{care_id}#{kind}#{target_id}"

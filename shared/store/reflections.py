@@ -1,0 +1,70 @@
+"""Reflections: answers to the generative questions, kept as written (never updated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.store import keys
+from shared.store.table import deserialize, dynamodb, key, serialize, table_name, throttling_as_unavailable
+
+_PUBLIC = ("reflectionId", "questionSetVersion", "answers", "createdAt")
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in _PUBLIC if k in item}
+
+
+def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
+    """PutItem under a new id; the condition makes an id collision fail rather than overwrite."""
+    item = {
+        "PK": keys.user_pk(user_id),
+        "SK": keys.reflection_sk(reflection["reflectionId"]),
+        "entity": "reflection",
+        **reflection,
+    }
+    with throttling_as_unavailable():
+        dynamodb().put_item(
+            TableName=table_name(), Item=serialize(item), ConditionExpression="attribute_not_exists(PK)"
+        )
+    return _public(item)
+
+
+def get_reflection(user_id: str, reflection_id: str) -> dict[str, Any] | None:
+    """GetItem USER#<sub> / REFLECTION#<id>; None when absent or not mine."""
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(), Key=key(keys.user_pk(user_id), keys.reflection_sk(reflection_id))
+        )
+    return _public(deserialize(response["Item"])) if "Item" in response else None
+
+
+def list_reflections(
+    user_id: str, limit: int, start: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Query PK = USER#<sub> AND begins_with(SK, REFLECTION#), newest first, one page."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.user_pk(user_id)},
+            ":prefix": {"S": keys.REFLECTION_PREFIX},
+        },
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start:
+        params["ExclusiveStartKey"] = start
+    with throttling_as_unavailable():
+        response = dynamodb().query(**params)
+    return [_public(deserialize(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def reflection_exists_check(user_id: str, reflection_id: str) -> dict[str, Any]:
+    """A transaction item that holds only if the reflection is mine (for `sourceReflectionId`)."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name(),
+            "Key": key(keys.user_pk(user_id), keys.reflection_sk(reflection_id)),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+    }
