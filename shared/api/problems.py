@@ -60,6 +60,7 @@ def problem(
     errors: Sequence[FieldError] = (),
     instance: str | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response[str]:
     """A problem+json response; `detail` is ours, never the client's input."""
     body: dict[str, Any] = {
@@ -71,6 +72,7 @@ def problem(
         body["detail"] = detail
     if instance:
         body["instance"] = instance
+    body.update(extensions or {})
     if errors:
         body["errors"] = [
             {"location": e.location, "field": e.field, "code": e.code, "message": e.message} for e in errors
@@ -95,7 +97,9 @@ def from_domain_error(error: DomainError, instance: str | None = None) -> Respon
     if isinstance(error, ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after_seconds)
     errors = error.errors if isinstance(error, InvalidInput) else ()
-    return problem(status, error.detail, errors=errors, instance=instance, headers=headers)
+    return problem(
+        status, error.detail, errors=errors, instance=instance, headers=headers, extensions=error.extensions
+    )
 
 
 def field_errors(raw_errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:

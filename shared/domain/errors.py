@@ -12,6 +12,11 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """Extra members of the problem document (RFC 9457 extensions), camelCase."""
+        return {}
+
 
 class NotFound(DomainError):
     """The thing does not exist, or is not the caller's (never reveal which)."""

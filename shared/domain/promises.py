@@ -218,6 +218,11 @@ class IllegalMove(Conflict):
         self.act = act
         self.allowed = allowed
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """The problem tells the client what it may do instead."""
+        return {"allowedActs": [str(a) for a in self.allowed]}
+
 
 def is_final(state: State) -> bool:
     """True when the conversation has ended and the promise takes no more moves."""

@@ -52,6 +52,9 @@ class Problem(ApiModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemFieldError] | None = None
+    allowed_acts: list[str] | None = Field(
+        default=None, description="On a 409 for a move: the acts my role may make in this state"
+    )
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

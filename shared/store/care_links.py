@@ -11,7 +11,7 @@ needs an active care of mine; later changes update archived cares too, so counts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +31,22 @@ class Linked:
     id: str
 
 
+Extra = Callable[[str], Mapping[str, Any]]
+
+
 def link(
-    user_id: str, care_ids: Sequence[str], thing: Linked, status: LinkStatus, at: str
+    user_id: str,
+    care_ids: Sequence[str],
+    thing: Linked,
+    status: LinkStatus,
+    at: str,
+    extra: Extra | None = None,
 ) -> list[dict[str, Any]]:
-    """Transaction items linking `thing` (in `status`) to each of my active cares."""
+    """Transaction items linking `thing` (in `status`) to each of my active cares.
+
+    `extra(care_id)` adds attributes to a link item: a feature can keep there what its
+    "by care" list shows (and index it), so that list is one Query.
+    """
     items: list[dict[str, Any]] = []
     for care_id in care_ids:
         items.append(
@@ -49,6 +61,7 @@ def link(
             "targetId": thing.id,
             "status": status,
             "linkedAt": at,
+            **(extra(care_id) if extra else {}),
         }
         items.append(
             {
@@ -63,24 +76,38 @@ def link(
 
 
 def change_status(
-    user_id: str, care_ids: Sequence[str], thing: Linked, before: LinkStatus, after: LinkStatus, at: str
+    user_id: str,
+    care_ids: Sequence[str],
+    thing: Linked,
+    before: LinkStatus,
+    after: LinkStatus,
+    at: str,
+    extra: Extra | None = None,
 ) -> list[dict[str, Any]]:
     """Transaction items for a linked thing that moved: counters, last activity, the link's status.
 
     Call it on every move, even when the status stays the same: the move is activity.
+    `extra(care_id)` sets more attributes on the link item (see `link`).
     """
     items: list[dict[str, Any]] = []
     for care_id in care_ids:
         items.append(_counters(user_id, care_id, counter_deltas(thing.kind, before, after), at))
+        names = {"#status": "status", "#moved": "movedAt"}
+        values: dict[str, Any] = {":status": {"S": after}, ":at": {"S": at}}
+        sets = ["#status = :status", "#moved = :at"]
+        for i, (name, value) in enumerate((extra(care_id) if extra else {}).items()):
+            names[f"#x{i}"] = name
+            values[f":x{i}"] = serialize({"v": value})["v"]
+            sets.append(f"#x{i} = :x{i}")
         items.append(
             {
                 "Update": {
                     "TableName": table_name(),
                     "Key": key(keys.user_pk(user_id), keys.care_link_sk(care_id, thing.kind, thing.id)),
-                    "UpdateExpression": "SET #status = :status, movedAt = :at",
+                    "UpdateExpression": "SET " + ", ".join(sets),
                     "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":status": {"S": after}, ":at": {"S": at}},
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
                 }
             }
         )

@@ -1,0 +1,293 @@
+"""The promise log: open promises, make moves, assess them, and read the journey."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from shared.api.etag import check_if_match, etag
+from shared.api.idempotency import idempotent
+from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
+from shared.api.problems import problem_responses
+from shared.api.resolver import App, json_response, lambda_entry
+from shared.domain.errors import FieldError, InvalidInput, NotFound
+from shared.domain.timeutil import parse_rfc3339, to_rfc3339, utc_now
+from shared.logic import promises as log
+from shared.models.common import Page
+from shared.models.promise import (
+    Assessment,
+    AssessmentInput,
+    Journey,
+    MoveInput,
+    MoveRecord,
+    Promise,
+    PromiseInput,
+    PromiseSummary,
+    SelfAssessmentInput,
+)
+from shared.observability import metrics
+from shared.store import promises as store
+
+app = App()
+
+PromiseId = Annotated[str, path_id("promiseId")]
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MAX_JOURNEY_MONTHS = 120
+
+
+def _promise_response(view: dict[str, Any], version: int, status: int = 200) -> Response[Promise]:
+    body = Promise.model_validate(view).model_dump(by_alias=True, mode="json")
+    headers = {"ETag": etag(version)}
+    if status == 201:
+        headers["Location"] = f"/v1/me/promises/{view['promiseId']}"
+    return json_response(status, body, headers)
+
+
+@app.post(
+    "/v1/me/promises",
+    summary="Open a promise: a request, an offer, or a promise already made (self-logged)",
+    responses={201: {"description": "Opened"}, **problem_responses(409)},
+)
+def open_promise(
+    promise: Annotated[PromiseInput, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Promise]:
+    user_id = app.user.user_id
+    payload = promise.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def produce() -> Response[Any]:
+        opened = log.open_promise(user_id, payload, utc_now())
+        metrics.add_metric(name="PromisesOpened", unit="Count", value=1)
+        return _promise_response(opened.view, opened.version, 201)
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation="open_promise",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.get(
+    "/v1/me/promises",
+    summary="My promises as customer or performer, newest due first",
+    description=(
+        "Each filter is served by an index made for it: `role`, `state`, both, or `careId` "
+        "(with `role`/`state` narrowing that care's promises); `dueBefore` bounds the due time."
+    ),
+)
+def list_my_promises(
+    role: Annotated[Literal["customer", "performer"] | None, Query()] = None,
+    state: Annotated[
+        Literal[
+            "requested",
+            "offered",
+            "promised",
+            "reported",
+            "fulfilled",
+            "countered",
+            "revoked",
+            "declined",
+            "withdrawn",
+            "cancelled",
+        ]
+        | None,
+        Query(),
+    ] = None,
+    care_id: Annotated[
+        str | None, Query(alias="careId", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
+    ] = None,
+    due_before: Annotated[str | None, Query(alias="dueBefore", max_length=40)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[PromiseSummary]:
+    user_id = app.user.user_id
+    before = _due_before(due_before)
+    list_name = f"promises:{role}:{state}:{care_id}:{before}"
+    start = decode_cursor(cursor, user_id=user_id, list_name=list_name)
+    items, last = store.list_promises(
+        user_id, role=role, state=state, care_id=care_id, due_before=before, limit=limit, start=start
+    )
+    return Page[PromiseSummary](
+        items=[PromiseSummary.model_validate(i) for i in items],
+        next_cursor=encode_cursor(last, user_id=user_id, list_name=list_name),
+    )
+
+
+def _due_before(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return to_rfc3339(parse_rfc3339(value))
+    except ValueError:
+        raise InvalidInput(
+            "dueBefore is not a time.",
+            [FieldError("query", "dueBefore", "datetime_parsing", "must be an RFC 3339 time with an offset")],
+        ) from None
+
+
+@app.get(
+    "/v1/me/promises/<promiseId>",
+    summary="One of my promises, with its state, my role and the acts I may make",
+    responses={200: {"description": "The promise"}, **problem_responses(404)},
+)
+def get_my_promise(promise_id: PromiseId) -> Response[Promise]:
+    user_id = app.user.user_id
+    promise = log.read_promise(user_id, promise_id)
+    return _promise_response(log.promise_view(promise, user_id), int(promise["version"]))
+
+
+@app.post(
+    "/v1/me/promises/<promiseId>/moves",
+    summary="Make a move; an act my role may not make now is a 409 listing `allowedActs`",
+    responses={200: {"description": "The promise after the move"}, **problem_responses(404, 409, 412)},
+)
+def post_move(
+    promise_id: PromiseId,
+    move: Annotated[MoveInput, Body()],
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Promise]:
+    user_id = app.user.user_id
+    payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def produce() -> Response[Any]:
+        updated, version = log.make_move(
+            user_id, promise_id, payload, utc_now(), if_match=if_match, check_version=check_if_match
+        )
+        metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
+        return _promise_response(log.promise_view(updated, user_id), version)
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation=f"move:{promise_id}",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.get(
+    "/v1/me/promises/<promiseId>/moves",
+    summary="The promise's append-only log, oldest first",
+    responses={200: {"description": "Moves"}, **problem_responses(404)},
+)
+def list_moves(
+    promise_id: PromiseId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[MoveRecord]:
+    user_id = app.user.user_id
+    list_name = f"moves:{promise_id}"
+    start = decode_cursor(cursor, user_id=user_id, list_name=list_name)
+    items, last = store.list_moves(user_id, promise_id, limit, start)
+    if not items and start is None:
+        raise NotFound("No such promise.")  # every promise has its opening move
+    return Page[MoveRecord](
+        items=[
+            MoveRecord.model_validate(
+                {
+                    **{k: v for k, v in i.items() if k not in ("by", "actorId")},
+                    "by": {**i["by"], "isMe": i.get("actorId") == user_id},
+                }
+            )
+            for i in items
+        ],
+        next_cursor=encode_cursor(last, user_id=user_id, list_name=list_name),
+    )
+
+
+def _assessment_response(kept: dict[str, Any]) -> Response[Assessment]:
+    return json_response(201, Assessment.model_validate(kept).model_dump(by_alias=True, mode="json"))
+
+
+@app.post(
+    "/v1/me/promises/<promiseId>/assessment",
+    summary="As the customer: what the promise was worth to me (once, after completion is reported)",
+    responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
+)
+def assess(
+    promise_id: PromiseId,
+    assessment: Annotated[AssessmentInput, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Assessment]:
+    user_id = app.user.user_id
+    payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def produce() -> Response[Any]:
+        kept = log.assess(user_id, promise_id, payload, utc_now(), self_assessment=False)
+        metrics.add_metric(name="PromisesAssessed", unit="Count", value=1)
+        return _assessment_response(kept)
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation=f"assess:{promise_id}",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.post(
+    "/v1/me/promises/<promiseId>/self-assessment",
+    summary="As the performer: my own view of my delivery, kept apart from the customer's",
+    responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
+)
+def self_assess(
+    promise_id: PromiseId,
+    assessment: Annotated[SelfAssessmentInput, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Assessment]:
+    user_id = app.user.user_id
+    payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def produce() -> Response[Any]:
+        return _assessment_response(log.assess(user_id, promise_id, payload, utc_now(), self_assessment=True))
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation=f"self-assess:{promise_id}",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.get(
+    "/v1/me/journey",
+    summary="My record as a performer, month by month (UTC)",
+    description="Defaults to the twelve months up to this one; at most 120 months.",
+    responses={200: {"description": "The journey"}, **problem_responses(422)},
+)
+def get_journey(
+    from_month: Annotated[str | None, Query(alias="from", pattern=_MONTH, max_length=7)] = None,
+    to_month: Annotated[str | None, Query(alias="to", pattern=_MONTH, max_length=7)] = None,
+) -> Journey:
+    now = utc_now()
+    last = to_month or f"{now.year:04d}-{now.month:02d}"
+    if from_month is None:
+        year, month = int(last[:4]), int(last[5:7])
+        year, month = (year - 1, month + 1) if month < 12 else (year, 1)
+        first = f"{year:04d}-{month:02d}"
+    else:
+        first = from_month
+    if first > last:
+        raise InvalidInput(
+            "from is after to.", [FieldError("query", "from", "after_to", "must not be after to")]
+        )
+    span = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) + 1
+    if span > MAX_JOURNEY_MONTHS:
+        raise InvalidInput(
+            "The range is too long.",
+            [FieldError("query", "from", "range_too_long", f"at most {MAX_JOURNEY_MONTHS} months")],
+        )
+    months = log.journey(app.user.user_id, first, last)
+    return Journey.model_validate({"from": first, "to": last, "months": months})
+
+
+lambda_handler = lambda_entry(app)

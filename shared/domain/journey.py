@@ -1,0 +1,128 @@
+"""The journey: what a person's promise log says about them, month by month.
+
+The journey is the performer's record: promises made (a promise exists from the move that puts
+it in `promised`), fulfilled, fulfilled on time, fulfilled at the first report (first-time
+satisfaction), revoked, declined by them (healthy declines), the customers' assessments and the
+size of what they promised. Each move changes the counters of one month (UTC) of one person,
+kept in one item per month, so that reading a year is one Query whatever the number of promises.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.domain.promises import Act, Role, State
+
+SCOPES = ("self", "team", "organisation", "network", "community")
+COUNTERS = (
+    "made",
+    "fulfilled",
+    "fulfilledOnTime",
+    "firstTimeSatisfied",
+    "revoked",
+    "declined",
+    "assessments",
+    "assessmentTotal",
+)
+
+_BEFORE_A_PROMISE = frozenset({State.opening, State.requested, State.offered, State.countered})
+
+
+def month_of(moment: datetime) -> str:
+    """`YYYY-MM` of a time, in UTC."""
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+@dataclass(frozen=True)
+class MoveFacts:
+    """What the journey needs to know about one move."""
+
+    act: Act
+    role: Role
+    before: State
+    after: State
+    at: datetime
+    due_at: datetime | None
+    reported_at: datetime | None  # the last completion report, this move's included
+    ever_not_satisfied: bool  # a "not satisfied" happened earlier in this promise's log
+
+
+def move_deltas(facts: MoveFacts) -> dict[str, int]:
+    """How one move changes the performer's counters for the month of `facts.at` (non-zero only)."""
+    deltas: dict[str, int] = {}
+    if facts.after == State.promised and facts.before in _BEFORE_A_PROMISE:
+        deltas["made"] = 1
+    if facts.after == State.fulfilled:
+        deltas["fulfilled"] = 1
+        if facts.due_at is None or (facts.reported_at is not None and facts.reported_at <= facts.due_at):
+            deltas["fulfilledOnTime"] = 1
+        if not facts.ever_not_satisfied:
+            deltas["firstTimeSatisfied"] = 1
+    if facts.after == State.revoked:
+        deltas["revoked"] = 1
+    if facts.after == State.declined and facts.role == Role.performer:
+        deltas["declined"] = 1
+    return deltas
+
+
+def assessment_deltas(value: int) -> dict[str, int]:
+    """How a customer's assessment changes the performer's counters."""
+    return {"assessments": 1, "assessmentTotal": value}
+
+
+def size_entry(size: Mapping[str, Any]) -> list[int]:
+    """A promise's size as the journey keeps it: [people, horizonDays, scope index]."""
+    return [int(size["people"]), int(size["horizonDays"]), SCOPES.index(str(size["scope"]))]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def summarize(month: str, counters: Mapping[str, Any]) -> dict[str, Any]:
+    """One month of the journey as the API shows it, from that month's stored counters."""
+    made = int(counters.get("made", 0))
+    fulfilled = int(counters.get("fulfilled", 0))
+    assessments = int(counters.get("assessments", 0))
+    sizes: Sequence[Sequence[int]] = counters.get("sizes", [])
+    people = [s[0] for s in sizes]
+    horizons = [s[1] for s in sizes]
+    largest = max(sizes, key=lambda s: (s[2], s[0], s[1]), default=None)
+    return {
+        "month": month,
+        "promisesMade": made,
+        "fulfilled": fulfilled,
+        "fulfilledOnTime": int(counters.get("fulfilledOnTime", 0)),
+        "onTimeRate": _rate(int(counters.get("fulfilledOnTime", 0)), fulfilled),
+        "firstTimeSatisfied": int(counters.get("firstTimeSatisfied", 0)),
+        "firstTimeSatisfactionRate": _rate(int(counters.get("firstTimeSatisfied", 0)), fulfilled),
+        "revoked": int(counters.get("revoked", 0)),
+        "declined": int(counters.get("declined", 0)),
+        "assessments": assessments,
+        "meanAssessment": round(int(counters.get("assessmentTotal", 0)) / assessments, 2)
+        if assessments
+        else None,
+        "size": {
+            "medianPeople": statistics.median(people) if people else None,
+            "medianHorizonDays": statistics.median(horizons) if horizons else None,
+            "largest": (
+                {"people": largest[0], "horizonDays": largest[1], "scope": SCOPES[largest[2]]}
+                if largest
+                else None
+            ),
+        },
+    }
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every `YYYY-MM` from `first` to `last`, both included."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out

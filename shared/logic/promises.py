@@ -1,0 +1,519 @@
+"""The promise log's use cases: open a promise, move it, assess it, read it and the journey.
+
+Each write is one read and one transaction (`shared.store.transaction`): the promise, its move,
+both sides' memberships, their care links, the performer's journey month and an inbox item for
+the side the promise now waits on. The push to that person's devices follows the commit and
+never fails the move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.domain import journey as journey_rules
+from shared.domain.cares import LinkKind, LinkStatus
+from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from shared.domain.ids import new_id
+from shared.domain.promises import (
+    OPENINGS,
+    Act,
+    Opening,
+    Role,
+    State,
+    allowed_acts,
+    is_final,
+    next_state,
+    waiting_on,
+)
+from shared.domain.timeutil import parse_rfc3339, to_rfc3339
+from shared.store import care_links
+from shared.store import promises as store
+from shared.store.transaction import Transaction, TransactionCancelled
+
+# Acts that may revise the conditions of satisfaction or the due time.
+REVISING_ACTS = frozenset({Act.counter, Act.promise, Act.declare_not_satisfied})
+_LINKED: LinkKind = "promise"
+
+
+def link_status(state: State) -> LinkStatus:
+    """How the care map counts a promise in `state`."""
+    if state == State.fulfilled:
+        return "fulfilled"
+    return "closed" if is_final(state) else "open"
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def my_role(promise: Mapping[str, Any], user_id: str) -> Role | None:
+    """My side of the promise, or None when it is not mine (which the API answers as 404)."""
+    for role in (Role.customer, Role.performer):
+        party = promise[role.value]
+        if party.get("kind") == "user" and party.get("userId") == user_id:
+            return role
+    return None
+
+
+def party_view(party: Mapping[str, Any], user_id: str | None) -> dict[str, Any]:
+    """A side as the API shows it: never the internal user id."""
+    view: dict[str, Any] = {
+        "kind": party["kind"],
+        "isMe": party.get("userId") == user_id and user_id is not None,
+    }
+    for field in ("handle", "name", "email"):
+        if party.get(field) is not None:
+            view[field] = party[field]
+    return view
+
+
+def care_ids_of(promise: Mapping[str, Any], role: Role) -> list[str]:
+    """The cares the side in `role` named for this promise."""
+    return list(promise.get(f"{role.value}CareIds", []))
+
+
+def promise_view(promise: Mapping[str, Any], user_id: str) -> dict[str, Any]:
+    """The promise as one side sees it (`myRole`, `allowedActs`; the self-assessment only for
+    the performer)."""
+    role = my_role(promise, user_id)
+    if role is None:
+        raise NotFound("No such promise.")
+    state = State(promise["state"])
+    waiting = waiting_on(state)
+    view = {
+        "promiseId": promise["promiseId"],
+        "opening": promise["opening"],
+        "what": promise["what"],
+        "conditions": promise.get("conditions", []),
+        "dueAt": promise["dueAt"],
+        "size": promise["size"],
+        "customer": party_view(promise["customer"], user_id),
+        "performer": party_view(promise["performer"], user_id),
+        "state": state.value,
+        "myRole": role.value,
+        "allowedActs": [a.value for a in allowed_acts(state, role)],
+        "waitingOn": waiting.value if waiting else None,
+        "careIds": care_ids_of(promise, role),
+        "assessment": promise.get("assessment"),
+        "createdAt": promise["createdAt"],
+        "updatedAt": promise["updatedAt"],
+    }
+    if role == Role.performer:
+        view["selfAssessment"] = promise.get("selfAssessment")
+    return view
+
+
+def summary_for(promise: Mapping[str, Any], role: Role) -> dict[str, Any]:
+    """What the lists of the side in `role` show (membership and care links carry it)."""
+    other = promise[(Role.performer if role == Role.customer else Role.customer).value]
+    return {
+        "promiseId": promise["promiseId"],
+        "what": promise["what"],
+        "myRole": role.value,
+        "state": promise["state"],
+        "dueAt": promise["dueAt"],
+        "counterpart": party_view(other, None),
+        "careIds": care_ids_of(promise, role),
+        "updatedAt": promise["updatedAt"],
+    }
+
+
+def _user_sides(promise: Mapping[str, Any]) -> list[tuple[Role, str]]:
+    return [
+        (role, str(promise[role.value]["userId"]))
+        for role in (Role.customer, Role.performer)
+        if promise[role.value].get("kind") == "user"
+    ]
+
+
+def _owner(promise: Mapping[str, Any]) -> str | None:
+    """The one app user of a promise with an outside counterpart (erasure finds it by owner)."""
+    sides = _user_sides(promise)
+    return sides[0][1] if len(sides) == 1 else None
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Someone to tell about a move, after the commit, through their devices."""
+
+    user_id: str
+    title: str
+    body: str
+    data: dict[str, Any]
+
+
+_TITLES = {
+    State.requested: "You have a request",
+    State.offered: "You have an offer",
+    State.countered: "You have a counter-offer",
+    State.promised: "A promise to keep",
+    State.reported: "Completion reported: is it done to your satisfaction?",
+}
+
+
+def _notice(promise: Mapping[str, Any], actor_id: str, act: str, opening: bool) -> Notice | None:
+    """The other app-user side to tell: on an opening, and whenever the promise waits on them."""
+    state = State(promise["state"])
+    waiting = waiting_on(state)
+    for role, user_id in _user_sides(promise):
+        if user_id == actor_id:
+            continue
+        if opening or role == waiting or is_final(state):
+            title = (
+                _TITLES.get(state, f"Promise {state.value}") if role == waiting else f"Promise {state.value}"
+            )
+            return Notice(
+                user_id,
+                title,
+                str(promise["what"])[:120],
+                {"promiseId": promise["promiseId"], "state": state.value, "act": act},
+            )
+    return None
+
+
+def _inbox(notice: Notice | None, at: str) -> list[dict[str, Any]]:
+    if notice is None:
+        return []
+    from shared.store.notifications import inbox_put
+
+    return [
+        inbox_put(
+            notice.user_id, kind="promise", title=notice.title, body=notice.body, data=notice.data, at=at
+        )
+    ]
+
+
+def _push(notice: Notice | None) -> None:
+    if notice is None:
+        return
+    from shared.push import push_to_person
+
+    push_to_person(notice.user_id, title=notice.title, body=notice.body, data=notice.data)
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A new promise as its opener sees it, with its version (the ETag)."""
+
+    view: dict[str, Any]
+    version: int
+
+
+def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Opened:
+    """Open a promise (a request, an offer, or a self-logged promise) with its first move.
+
+    `request` is the validated `PromiseInput` as camelCase JSON.
+    """
+    counterpart = request["counterpart"]
+    handle = counterpart.get("handle")
+    other_id, my_profile = store.handle_owner_and_profile(handle, user_id)
+    if handle is not None and other_id is None:
+        raise InvalidInput(
+            "No one in the app has that handle.",
+            [FieldError("body", "counterpart.handle", "not_found", "must be the handle of an app user")],
+        )
+    if other_id == user_id:
+        raise InvalidInput(
+            "A promise needs someone else.",
+            [FieldError("body", "counterpart.handle", "is_me", "must be someone else's handle")],
+        )
+    rule = OPENINGS[Opening(request["opening"])]
+    at = to_rfc3339(now)
+    me = {"kind": "user", "userId": user_id, "handle": (my_profile or {}).get("handle")}
+    other = (
+        {"kind": "user", "userId": other_id, "handle": str(handle).lower()}
+        if other_id
+        else {"kind": "outside", "name": counterpart["name"], "email": counterpart.get("email")}
+    )
+    my = rule.role
+    promise_id = new_id()
+    due_at = to_rfc3339(parse_rfc3339(request["dueAt"]))
+    promise: dict[str, Any] = {
+        "promiseId": promise_id,
+        "opening": request["opening"],
+        "what": request["what"],
+        "conditions": list(request.get("conditions", [])),
+        "dueAt": due_at,
+        "size": request["size"],
+        "customer": me if my == Role.customer else other,
+        "performer": me if my == Role.performer else other,
+        "state": rule.state.value,
+        "version": 1,
+        "moveCount": 1,
+        f"{my.value}CareIds": list(request.get("careIds", [])),
+        "participants": [user_id, *([other_id] if other_id else [])],
+        "createdAt": at,
+        "updatedAt": at,
+    }
+    move = {
+        "seq": 1,
+        "act": rule.act.value,
+        "role": my.value,
+        "by": party_view(me, None),
+        "actorId": user_id,
+        "at": at,
+        "note": request.get("note"),
+        "conditions": promise["conditions"],
+        "dueAt": due_at,
+        "state": rule.state.value,
+    }
+    owner = _owner(promise)
+    tx = Transaction()
+    tx.add("promise", [store.new_promise(promise, owner)])
+    tx.add("move", [store.new_move(promise_id, move, promise["participants"], owner)])
+    for role, side in _user_sides(promise):
+        tx.add("membership", [store.new_membership(side, summary_for(promise, role))])
+    links_at = _add_links(tx, promise, my, user_id, before=None)
+    _add_journey(tx, promise, Act(rule.act), my, State.opening, rule.state, now)
+    notice = _notice(promise, user_id, rule.act.value, opening=True)
+    tx.add("inbox", _inbox(notice, at))
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        invalid = care_links.unknown_cares(cancelled.codes, links_at, promise[f"{my.value}CareIds"])
+        if invalid is not None:
+            raise invalid from cancelled
+        raise Conflict("The promise could not be opened; retry.") from cancelled
+    _push(notice)
+    return Opened(promise_view(promise, user_id), 1)
+
+
+def _add_links(
+    tx: Transaction, promise: Mapping[str, Any], role: Role, user_id: str, before: State | None
+) -> int:
+    """Care-link items of one side (a new link when `before` is None); answers their first index."""
+    care_ids = care_ids_of(promise, role)
+    summary = summary_for(promise, role)
+
+    def extra(care_id: str) -> dict[str, Any]:
+        return {
+            "listAll": f"PROMISES#{user_id}#care#{care_id}",
+            **store.care_list_attributes(user_id, summary),
+        }
+
+    thing = care_links.Linked(_LINKED, promise["promiseId"])
+    after = link_status(State(promise["state"]))
+    if before is None:
+        items = care_links.link(user_id, care_ids, thing, after, promise["updatedAt"], extra)
+    else:
+        items = care_links.change_status(
+            user_id, care_ids, thing, link_status(before), after, promise["updatedAt"], extra
+        )
+    return tx.add(f"links:{role.value}", items)
+
+
+def _add_journey(
+    tx: Transaction,
+    promise: Mapping[str, Any],
+    act: Act,
+    role: Role,
+    before: State,
+    after: State,
+    now: datetime,
+) -> None:
+    performer = promise["performer"]
+    if performer.get("kind") != "user":
+        return
+    reported = promise.get("reportedAt")
+    facts = journey_rules.MoveFacts(
+        act=act,
+        role=role,
+        before=before,
+        after=after,
+        at=now,
+        due_at=parse_rfc3339(promise["dueAt"]),
+        reported_at=parse_rfc3339(reported) if reported else None,
+        ever_not_satisfied=bool(promise.get("notSatisfied")),
+    )
+    deltas = journey_rules.move_deltas(facts)
+    if not deltas:
+        return
+    sizes = [journey_rules.size_entry(promise["size"])] if deltas.get("made") else None
+    tx.add(
+        "journey",
+        [store.journey_update(str(performer["userId"]), journey_rules.month_of(now), deltas, sizes)],
+    )
+
+
+# --- moves -------------------------------------------------------------------------------------
+
+
+def read_promise(user_id: str, promise_id: str) -> dict[str, Any]:
+    """The stored promise if I am one of its sides; otherwise NotFound (never reveal it exists)."""
+    promise = store.get_promise(promise_id)
+    if promise is None or my_role(promise, user_id) is None:
+        raise NotFound("No such promise.")
+    return promise
+
+
+def make_move(
+    user_id: str,
+    promise_id: str,
+    move: Mapping[str, Any],
+    now: datetime,
+    *,
+    if_match: str | None,
+    check_version: Callable[[str | None, int], None],
+) -> tuple[dict[str, Any], int]:
+    """Append one move by me; answers the promise as I now see it and its version.
+
+    An act my role may not make in this state is an IllegalMove (409 listing `allowedActs`).
+    """
+    promise = read_promise(user_id, promise_id)
+    version = int(promise["version"])
+    check_version(if_match, version)
+    role = my_role(promise, user_id)
+    assert role is not None  # read_promise checked it
+    act = Act(move["act"])
+    before = State(promise["state"])
+    after = next_state(before, role, act)
+    revises = [f for f in ("conditions", "dueAt") if move.get(f) is not None]
+    if revises and act not in REVISING_ACTS:
+        raise InvalidInput(
+            "This act cannot revise the conditions.",
+            [
+                FieldError(
+                    "body", f, "not_revisable", "only promise, counter and declare_not_satisfied revise it"
+                )
+                for f in revises
+            ],
+        )
+    return _append(promise, role, act, user_id, move, before, after, now, if_match)
+
+
+def _append(
+    promise: dict[str, Any],
+    role: Role,
+    act: Act,
+    actor_id: str,
+    move: Mapping[str, Any],
+    before: State,
+    after: State,
+    now: datetime,
+    if_match: str | None,
+) -> tuple[dict[str, Any], int]:
+    at = to_rfc3339(now)
+    version = int(promise["version"])
+    seq = int(promise.get("moveCount", version)) + 1
+    changes: dict[str, Any] = {"state": after.value, "updatedAt": at, "moveCount": seq}
+    if move.get("conditions") is not None:
+        changes["conditions"] = list(move["conditions"])
+    if move.get("dueAt") is not None:
+        changes["dueAt"] = to_rfc3339(parse_rfc3339(move["dueAt"]))
+    if act == Act.report_completion:
+        changes["reportedAt"] = at
+    if act == Act.declare_not_satisfied:
+        changes["notSatisfied"] = True
+    journey_view = dict(promise)  # the journey judges on-time against the due time before this move
+    updated = {**promise, **changes, "version": version + 1}
+    actor_party = promise[role.value]
+    record = {
+        "seq": seq,
+        "act": act.value,
+        "role": role.value,
+        "by": party_view(actor_party, None),
+        "actorId": actor_id,
+        "at": at,
+        "note": move.get("note"),
+        "conditions": changes.get("conditions"),
+        "dueAt": changes.get("dueAt"),
+        "state": after.value,
+    }
+    owner = _owner(promise)
+    tx = Transaction()
+    tx.add("promise", [store.promise_update(promise["promiseId"], version, changes)])
+    tx.add("move", [store.new_move(promise["promiseId"], record, list(promise["participants"]), owner)])
+    for side_role, side in _user_sides(updated):
+        tx.add("membership", [store.membership_update(side, summary_for(updated, side_role))])
+        if care_ids_of(updated, side_role):
+            _add_links(tx, updated, side_role, side, before=before)
+    if act == Act.report_completion:
+        journey_view["reportedAt"] = at
+    _add_journey(tx, journey_view, act, role, before, after, now)
+    notice = _notice(updated, actor_id, act.value, opening=False)
+    tx.add("inbox", _inbox(notice, at))
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        if if_match is not None and (cancelled.failed_on("promise") or cancelled.failed_on("move")):
+            raise PreconditionFailed("The promise moved since you read it; read it again.") from cancelled
+        raise Conflict("The promise moved meanwhile; read it again and retry.") from cancelled
+    _push(notice)
+    return updated, version + 1
+
+
+# --- assessments -------------------------------------------------------------------------------
+
+
+def assess(
+    user_id: str, promise_id: str, assessment: Mapping[str, Any], now: datetime, *, self_assessment: bool
+) -> dict[str, Any]:
+    """The customer's assessment (or the performer's own, kept apart), once per promise.
+
+    It needs a completion report first (the customer assesses what was delivered). The customer's
+    value counts in the performer's journey for the month it is given.
+    """
+    promise = read_promise(user_id, promise_id)
+    role = my_role(promise, user_id)
+    wanted = Role.performer if self_assessment else Role.customer
+    if role != wanted:
+        raise Conflict(
+            "Only the performer assesses their own delivery here; the customer posts /assessment."
+            if self_assessment
+            else "Only the customer assesses a promise; the performer posts /self-assessment."
+        )
+    if not promise.get("reportedAt") and not (self_assessment and is_final(State(promise["state"]))):
+        raise Conflict("The performer has not reported completion yet.")
+    at = to_rfc3339(now)
+    kept = {k: v for k, v in assessment.items() if v is not None} | {"assessedAt": at}
+    field = "selfAssessment" if self_assessment else "assessment"
+    owner = _owner(promise)
+    tx = Transaction()
+    tx.add("assessment", [store.new_assessment(promise_id, wanted.value, kept, owner)])
+    tx.add("promise", [store.assessment_update(promise_id, field, kept, at)])
+    notice = None
+    performer = promise["performer"]
+    if not self_assessment and performer.get("kind") == "user":
+        month = journey_rules.month_of(now)
+        deltas = journey_rules.assessment_deltas(int(assessment["value"]))
+        tx.add("journey", [store.journey_update(str(performer["userId"]), month, deltas)])
+        notice = Notice(
+            str(performer["userId"]),
+            "Your promise was assessed",
+            str(promise["what"])[:120],
+            {"promiseId": promise_id, "value": int(assessment["value"])},
+        )
+        tx.add("inbox", _inbox(notice, at))
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        if cancelled.failed_on("assessment"):
+            raise Conflict("This promise has been assessed already.") from cancelled
+        raise Conflict("The promise changed meanwhile; retry.") from cancelled
+    _push(notice)
+    return kept
+
+
+# --- journey -----------------------------------------------------------------------------------
+
+
+def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
+    """Every month from `first` to `last` (one Query), months without activity as zeros."""
+    stored = store.journey_months(user_id, first, last)
+    return [
+        journey_rules.summarize(month, stored.get(month, {}))
+        for month in journey_rules.months_between(first, last)
+    ]
+
+
+def sides(promise: Mapping[str, Any]) -> Sequence[tuple[Role, str]]:
+    """The app-user sides of a promise (role, user id)."""
+    return _user_sides(promise)

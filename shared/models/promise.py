@@ -1,0 +1,228 @@
+"""The promise log: promises, moves, assessments and the journey."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+
+from shared.models.common import ApiModel
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+What = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Condition = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Conditions = Annotated[list[Condition], Field(max_length=20)]
+CareIdRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
+Handle = Annotated[str, StringConstraints(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_]+$")]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Opening = Literal["request", "offer", "promise"]
+RoleName = Literal["customer", "performer"]
+StateName = Literal[
+    "requested",
+    "offered",
+    "promised",
+    "reported",
+    "fulfilled",
+    "countered",
+    "revoked",
+    "declined",
+    "withdrawn",
+    "cancelled",
+]
+ApiAct = Literal[
+    "promise",
+    "counter",
+    "decline",
+    "withdraw",
+    "accept",
+    "report_completion",
+    "revoke",
+    "cancel",
+    "declare_satisfied",
+    "declare_not_satisfied",
+]
+Scope = Literal["self", "team", "organisation", "network", "community"]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("names a care twice")
+    return ids
+
+
+def _utc_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+DueAt = Annotated[AwareDatetime, AfterValidator(_utc_seconds), Field(description="RFC 3339 with an offset")]
+
+
+class AppUserCounterpart(ApiModel):
+    """An app user, named by their handle."""
+
+    handle: Handle
+
+
+class OutsideCounterpart(ApiModel):
+    """Someone outside the app: a name, and an email to reach them if given."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    email: Email | None = None
+
+
+class PromiseSize(ApiModel):
+    """How big a promise is: how many people it coordinates, its horizon and its scope."""
+
+    people: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    horizon_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    scope: Scope = "self"
+
+
+class PromiseInput(ApiModel):
+    """`POST /v1/me/promises`: open a promise (a request, an offer, or one already made)."""
+
+    opening: Opening
+    counterpart: AppUserCounterpart | OutsideCounterpart
+    what: What
+    conditions: Conditions = Field(default_factory=list)
+    due_at: DueAt
+    care_ids: Annotated[list[CareIdRef], Field(max_length=5), AfterValidator(_unique)] = Field(
+        default_factory=list
+    )
+    size: PromiseSize = Field(default_factory=PromiseSize)
+    note: Text | None = None
+
+
+class MoveInput(ApiModel):
+    """`POST /v1/me/promises/{promiseId}/moves`: one act; a counter may revise the conditions."""
+
+    act: ApiAct
+    note: Text | None = None
+    conditions: Conditions | None = None
+    due_at: DueAt | None = None
+
+
+class AssessmentInput(ApiModel):
+    """The customer's assessment: what the promise was worth to them."""
+
+    value: Annotated[int, Field(ge=1, le=5)]
+    enabled: Text = Field(description="What the fulfilled promise made possible for me")
+    evidence: Text | None = None
+
+
+class SelfAssessmentInput(ApiModel):
+    """The performer's own view, kept apart from the customer's."""
+
+    value: Annotated[int, Field(ge=1, le=5)]
+    note: Text | None = None
+
+
+class Party(ApiModel):
+    """One side of a promise: an app user (by handle) or an outside person."""
+
+    kind: Literal["user", "outside"]
+    handle: str | None = None
+    name: str | None = None
+    email: str | None = None
+    is_me: bool = False
+
+
+class Assessment(ApiModel):
+    """An assessment as kept."""
+
+    value: int
+    enabled: str | None = None
+    evidence: str | None = None
+    note: str | None = None
+    assessed_at: str
+
+
+class Promise(ApiModel):
+    """A promise as one of its two sides sees it."""
+
+    promise_id: str
+    opening: Opening
+    what: str
+    conditions: list[str]
+    due_at: str
+    size: PromiseSize
+    customer: Party
+    performer: Party
+    state: StateName
+    my_role: RoleName
+    allowed_acts: list[ApiAct] = Field(description="What I may do now")
+    waiting_on: RoleName | None = Field(default=None, description="Whose answer the promise waits for")
+    care_ids: list[str] = Field(description="My cares this promise serves")
+    assessment: Assessment | None = Field(default=None, description="The customer's assessment")
+    self_assessment: Assessment | None = Field(
+        default=None, description="The performer's own; only they see it"
+    )
+    created_at: str
+    updated_at: str
+
+
+class PromiseSummary(ApiModel):
+    """A promise in my lists."""
+
+    promise_id: str
+    what: str
+    my_role: RoleName
+    state: StateName
+    due_at: str
+    counterpart: Party
+    care_ids: list[str]
+    updated_at: str
+
+
+class MoveRecord(ApiModel):
+    """One entry of a promise's append-only log."""
+
+    seq: int
+    act: str
+    role: RoleName
+    by: Party
+    at: str
+    note: str | None = None
+    conditions: list[str] | None = None
+    due_at: str | None = None
+    state: StateName
+
+
+class SizeSummary(ApiModel):
+    """The size of the promises made in a month."""
+
+    median_people: float | None = None
+    median_horizon_days: float | None = None
+    largest: PromiseSize | None = None
+
+
+class JourneyMonth(ApiModel):
+    """One month of my record as a performer."""
+
+    month: str
+    promises_made: int
+    fulfilled: int
+    fulfilled_on_time: int
+    on_time_rate: float | None
+    first_time_satisfied: int
+    first_time_satisfaction_rate: float | None
+    revoked: int
+    declined: int
+    assessments: int
+    mean_assessment: float | None
+    size: SizeSummary
+
+
+class Journey(ApiModel):
+    """My journey, month by month (UTC months), oldest first."""
+
+    from_month: str = Field(alias="from")
+    to_month: str = Field(alias="to")
+    months: list[JourneyMonth]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Journey:
+        if self.from_month > self.to_month:
+            raise ValueError("from is after to")
+        return self

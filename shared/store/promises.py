@@ -1,0 +1,361 @@
+"""Promises: the shared promise, its append-only log, each side's membership, the journey.
+
+A promise between two app users is one promise, seen by both: the promise item, its moves and
+its assessments live in the promise's own partition `PROMISE#<id>`. Each app-user side has a
+membership item in their own partition (`PROMISE#<id>`), which is what their lists show; the
+four list indexes and the care links (for `?careId=`) carry the same summary, so every list
+filter is one Query on a key designed for it. Every write is one transaction (`Transaction`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.store import keys
+from shared.store.table import deserialize, dynamodb, key, serialize, table_name, throttling_as_unavailable
+
+PROMISE_FIELDS = (
+    "promiseId",
+    "opening",
+    "what",
+    "conditions",
+    "dueAt",
+    "size",
+    "customer",
+    "performer",
+    "state",
+    "version",
+    "customerCareIds",
+    "performerCareIds",
+    "participants",
+    "reportedAt",
+    "notSatisfied",
+    "assessment",
+    "selfAssessment",
+    "createdAt",
+    "updatedAt",
+)
+SUMMARY_FIELDS = ("promiseId", "what", "myRole", "state", "dueAt", "counterpart", "careIds", "updatedAt")
+MOVE_FIELDS = ("seq", "act", "role", "by", "actorId", "at", "note", "conditions", "dueAt", "state")
+
+
+def _put(item: Mapping[str, Any], condition: str = "attribute_not_exists(PK)") -> dict[str, Any]:
+    return {"Put": {"TableName": table_name(), "Item": serialize(item), "ConditionExpression": condition}}
+
+
+def _update(
+    pk: str,
+    sk: str,
+    sets: Mapping[str, Any],
+    *,
+    condition: str | None = None,
+    condition_values: Mapping[str, Any] | None = None,
+    adds: Mapping[str, int] | None = None,
+    appends: Mapping[str, list[Any]] | None = None,
+) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    set_parts: list[str] = []
+    for i, (name, value) in enumerate(sets.items()):
+        names[f"#s{i}"] = name
+        values[f":s{i}"] = serialize({"v": value})["v"]
+        set_parts.append(f"#s{i} = :s{i}")
+    for i, (name, entries) in enumerate((appends or {}).items()):
+        names[f"#l{i}"] = name
+        values[f":l{i}"] = serialize({"v": entries})["v"]
+        values[":empty"] = {"L": []}
+        set_parts.append(f"#l{i} = list_append(if_not_exists(#l{i}, :empty), :l{i})")
+    add_parts = []
+    for i, (name, delta) in enumerate((adds or {}).items()):
+        names[f"#a{i}"] = name
+        values[f":a{i}"] = {"N": str(delta)}
+        add_parts.append(f"#a{i} :a{i}")
+    expression = ""
+    if set_parts:
+        expression += "SET " + ", ".join(set_parts)
+    if add_parts:
+        expression += " ADD " + ", ".join(add_parts)
+    update: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": key(pk, sk),
+        "UpdateExpression": expression.strip(),
+        "ExpressionAttributeNames": names,
+    }
+    if condition:
+        update["ConditionExpression"] = condition
+        for name, value in (condition_values or {}).items():
+            values[name] = serialize({"v": value})["v"]
+    if values:
+        update["ExpressionAttributeValues"] = values
+    return {"Update": update}
+
+
+# --- items for transactions --------------------------------------------------------------------
+
+
+def new_promise(promise: Mapping[str, Any], owner: str | None) -> dict[str, Any]:
+    """Put the promise (a new id). `owner` is set when only one side is an app user, so that
+    account erasure finds it through the ByOwner index."""
+    item = {
+        "PK": keys.promise_pk(promise["promiseId"]),
+        "SK": keys.PROMISE_SK,
+        "entity": "promise",
+        **promise,
+    }
+    if owner:
+        item["owner"] = owner
+    return _put(item)
+
+
+def promise_update(promise_id: str, read_version: int, sets: Mapping[str, Any]) -> dict[str, Any]:
+    """Update the promise only if nobody moved it since it was read (its version)."""
+    return _update(
+        keys.promise_pk(promise_id),
+        keys.PROMISE_SK,
+        {**sets, "version": read_version + 1},
+        condition="version = :read",
+        condition_values={":read": read_version},
+    )
+
+
+def new_move(
+    promise_id: str, move: Mapping[str, Any], participants: list[str], owner: str | None
+) -> dict[str, Any]:
+    """Put one move of the log. Its key is its sequence number, so two racing moves cannot both
+    be appended; `participants` lets the log be read by its sides in one Query."""
+    item = {
+        "PK": keys.promise_pk(promise_id),
+        "SK": keys.move_sk(int(move["seq"])),
+        "entity": "promise-move",
+        "promiseId": promise_id,
+        "participants": participants,
+        **move,
+    }
+    if owner:
+        item["owner"] = owner
+    return _put(item)
+
+
+def new_assessment(
+    promise_id: str, role: str, assessment: Mapping[str, Any], owner: str | None
+) -> dict[str, Any]:
+    """Put an assessment (one per side per promise): the event partner webhooks will carry."""
+    item = {
+        "PK": keys.promise_pk(promise_id),
+        "SK": f"{keys.ASSESSMENT_PREFIX}{role}",
+        "entity": "promise-assessment",
+        "promiseId": promise_id,
+        "role": role,
+        **assessment,
+    }
+    if owner:
+        item["owner"] = owner
+    return _put(item)
+
+
+def _list_keys(user_id: str, role: str, state: str, due_at: str, promise_id: str) -> dict[str, str]:
+    return {
+        "listAll": keys.promise_list(user_id),
+        "listRole": keys.promise_list(user_id, role=role),
+        "listState": keys.promise_list(user_id, state=state),
+        "listRoleState": keys.promise_list(user_id, role=role, state=state),
+        "dueKey": keys.due_key(due_at, promise_id),
+    }
+
+
+def new_membership(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Put my side of a promise in my partition, indexed for every list filter."""
+    item = {
+        "PK": keys.user_pk(user_id),
+        "SK": keys.membership_sk(summary["promiseId"]),
+        "entity": "promise-membership",
+        **summary,
+        **_list_keys(user_id, summary["myRole"], summary["state"], summary["dueAt"], summary["promiseId"]),
+    }
+    return _put(item)
+
+
+def membership_update(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Update my side after a move: its state, due time and list keys move with it."""
+    sets = {
+        **{k: summary[k] for k in ("state", "dueAt", "updatedAt") if k in summary},
+        **_list_keys(user_id, summary["myRole"], summary["state"], summary["dueAt"], summary["promiseId"]),
+    }
+    return _update(
+        keys.user_pk(user_id),
+        keys.membership_sk(summary["promiseId"]),
+        sets,
+        condition="attribute_exists(PK)",
+    )
+
+
+def care_list_attributes(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What a care link of a promise carries so that `?careId=` is one Query: the summary and keys."""
+    return {
+        "summary": {k: summary[k] for k in SUMMARY_FIELDS if k in summary},
+        "dueKey": keys.due_key(summary["dueAt"], summary["promiseId"]),
+    }
+
+
+def journey_update(
+    user_id: str, month: str, deltas: Mapping[str, int], sizes: list[list[int]] | None = None
+) -> dict[str, Any]:
+    """Add to my journey counters of one month (the item is made on first use)."""
+    return _update(
+        keys.user_pk(user_id),
+        keys.journey_sk(month),
+        {"entity": "journey-month", "month": month},
+        adds=deltas,
+        appends={"sizes": sizes} if sizes else None,
+    )
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def get_promise(promise_id: str) -> dict[str, Any] | None:
+    """GetItem PROMISE#<id> / PROMISE (strongly consistent: moves build on it)."""
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(), Key=key(keys.promise_pk(promise_id), keys.PROMISE_SK), ConsistentRead=True
+        )
+    if "Item" not in response:
+        return None
+    item = deserialize(response["Item"])
+    return {k: item[k] for k in PROMISE_FIELDS if k in item}
+
+
+def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
+    """BatchGetItem: who holds `handle` (if given) and my own profile, in one request."""
+    wanted = [key(keys.user_pk(user_id), keys.PROFILE_SK)]
+    if handle is not None:
+        wanted.append(key(keys.handle_pk(handle.lower()), "HANDLE"))
+    with throttling_as_unavailable():
+        response = dynamodb().batch_get_item(
+            RequestItems={table_name(): {"Keys": wanted, "ConsistentRead": True}}
+        )
+    owner = None
+    profile = None
+    for raw in response.get("Responses", {}).get(table_name(), []):
+        item = deserialize(raw)
+        if item["SK"] == "HANDLE":
+            owner = str(item["owner"])
+        elif item["SK"] == keys.PROFILE_SK:
+            profile = item
+    # Two small keys never exceed BatchGetItem's limits, so nothing is left unprocessed.
+    return owner, profile
+
+
+def list_promises(
+    user_id: str,
+    *,
+    role: str | None,
+    state: str | None,
+    care_id: str | None,
+    due_before: str | None,
+    limit: int,
+    start: dict[str, Any] | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One Query on the index made for the filter, newest due first.
+
+    `careId` reads my care links of that care (`PromisesByDue`, keyed by care); role and state
+    next to a care filter the care's few links. Everything else is a key condition.
+    """
+    if care_id is not None:
+        index, attribute = keys.PROMISE_LISTS["all"]
+        partition = keys.promise_list(user_id, care_id=care_id)
+    else:
+        which = "+".join(p for p, v in (("role", role), ("state", state)) if v) or "all"
+        index, attribute = keys.PROMISE_LISTS[which]
+        partition = keys.promise_list(user_id, role=role, state=state)
+    names = {"#list": attribute}
+    values: dict[str, Any] = {":list": {"S": partition}}
+    condition = "#list = :list"
+    if due_before is not None:
+        names["#due"] = "dueKey"
+        condition += " AND #due < :before"
+        values[":before"] = {"S": due_before}
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if care_id is not None and (role or state):
+        filters = []
+        names["#summary"] = "summary"
+        for name, value in (("myRole", role), ("state", state)):
+            if value:
+                names[f"#{name}"] = name
+                values[f":{name}"] = {"S": value}
+                filters.append(f"#summary.#{name} = :{name}")
+        params["FilterExpression"] = " AND ".join(filters)
+    if start:
+        params["ExclusiveStartKey"] = start
+    with throttling_as_unavailable():
+        response = dynamodb().query(**params)
+    out = []
+    for raw in response.get("Items", []):
+        item = deserialize(raw)
+        summary = item.get("summary", item)
+        out.append({k: summary[k] for k in SUMMARY_FIELDS if k in summary})
+    return out, response.get("LastEvaluatedKey")
+
+
+def list_moves(
+    user_id: str, promise_id: str, limit: int, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Query PROMISE#<id> AND begins_with(SK, MOVE#), oldest first, only if I am a side of it.
+
+    The filter on `participants` is the authorization (every move carries the sides), so the
+    log costs one request; it never filters more than this promise's own moves.
+    """
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "FilterExpression": "contains(participants, :me)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.promise_pk(promise_id)},
+            ":prefix": {"S": keys.MOVE_PREFIX},
+            ":me": {"S": user_id},
+        },
+        "ConsistentRead": True,
+        "Limit": limit,
+    }
+    if start:
+        params["ExclusiveStartKey"] = start
+    with throttling_as_unavailable():
+        response = dynamodb().query(**params)
+    items = [deserialize(i) for i in response.get("Items", [])]
+    return [{k: i[k] for k in MOVE_FIELDS if k in i} for i in items], response.get("LastEvaluatedKey")
+
+
+def journey_months(user_id: str, first: str, last: str) -> dict[str, dict[str, Any]]:
+    """Query USER#<sub> AND SK BETWEEN JOURNEY#<first> AND JOURNEY#<last>: month -> counters."""
+    with throttling_as_unavailable():
+        response = dynamodb().query(
+            TableName=table_name(),
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": keys.user_pk(user_id)},
+                ":first": {"S": keys.journey_sk(first)},
+                ":last": {"S": keys.journey_sk(last)},
+            },
+        )
+    # At most 120 months of small items: one page.
+    return {str(i["month"]): i for i in (deserialize(raw) for raw in response.get("Items", []))}
+
+
+def assessment_update(promise_id: str, field: str, assessment: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """Keep the assessment on the promise too (so reading it is one GetItem); only once."""
+    return _update(
+        keys.promise_pk(promise_id),
+        keys.PROMISE_SK,
+        {field: dict(assessment), "updatedAt": at},
+        condition=f"attribute_exists(PK) AND attribute_not_exists({field})",
+        adds={"version": 1},
+    )
