@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from shared.api.etag import check_if_match, etag
 from shared.api.idempotency import idempotent
@@ -14,12 +14,15 @@ from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain.errors import FieldError, InvalidInput, NotFound
+from shared.domain.promises import Role
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339, utc_now
 from shared.logic import promises as log
 from shared.models.common import Page
 from shared.models.promise import (
     Assessment,
     AssessmentInput,
+    CounterpartLink,
+    CounterpartPromise,
     Journey,
     MoveInput,
     MoveRecord,
@@ -34,6 +37,8 @@ from shared.store import promises as store
 app = App()
 
 PromiseId = Annotated[str, path_id("promiseId")]
+# Malformed and unknown tokens are both 404 (the logic checks the shape): no pattern here.
+Token = Annotated[str, Path(alias="token", min_length=1, max_length=200)]
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_JOURNEY_MONTHS = 120
 
@@ -256,6 +261,76 @@ def self_assess(
         payload=payload,
         produce=produce,
     )
+
+
+@app.post(
+    "/v1/me/promises/<promiseId>/counterpart-link",
+    summary="A link for my outside counterpart to act in their role (valid 14 days, replaces the last)",
+    responses={201: {"description": "The link"}, **problem_responses(404, 409)},
+)
+def create_counterpart_link(promise_id: PromiseId) -> Response[CounterpartLink]:
+    token, expires_at = log.create_counterpart_link(app.user.user_id, promise_id, utc_now())
+    context = app.current_event.request_context
+    host = context.domain_name
+    scheme = "http" if host.startswith(("127.0.0.1", "localhost")) else "https"
+    body = {"url": f"{scheme}://{host}/v1/counterpart/{token}", "expiresAt": expires_at}
+    metrics.add_metric(name="CounterpartLinksCreated", unit="Count", value=1)
+    return json_response(201, CounterpartLink.model_validate(body).model_dump(by_alias=True, mode="json"))
+
+
+@app.delete(
+    "/v1/me/promises/<promiseId>/counterpart-link",
+    summary="Revoke the link I made: it stops working at once",
+    responses={204: {"description": "Revoked"}, **problem_responses(404)},
+)
+def revoke_counterpart_link(promise_id: PromiseId) -> Response[None]:
+    log.revoke_counterpart_link(app.user.user_id, promise_id)
+    return Response(status_code=204, body=None)
+
+
+def _counterpart_response(promise: dict[str, Any], role: Role, version: int) -> Response[CounterpartPromise]:
+    body = CounterpartPromise.model_validate(log.counterpart_view(promise, role)).model_dump(
+        by_alias=True, mode="json"
+    )
+    return json_response(200, body, {"ETag": etag(version), "Cache-Control": "no-store"})
+
+
+@app.get(
+    "/v1/counterpart/<token>",
+    summary="For an outside counterpart, without an account: the promise their link opens",
+    responses={200: {"description": "The promise"}, **problem_responses(404)},
+)
+def counterpart_promise(token: Token) -> Response[CounterpartPromise]:
+    promise, role = log.promise_for_token(token, utc_now())
+    return _counterpart_response(promise, role, int(promise["version"]))
+
+
+@app.post(
+    "/v1/counterpart/<token>/moves",
+    summary="For an outside counterpart: make a move in their role",
+    responses={200: {"description": "The promise after the move"}, **problem_responses(404, 409, 412)},
+)
+def counterpart_move(
+    token: Token, move: Annotated[MoveInput, Body()], if_match: IfMatch = None
+) -> Response[CounterpartPromise]:
+    payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
+    updated, role, version = log.counterpart_move(
+        token, payload, utc_now(), if_match=if_match, check_version=check_if_match
+    )
+    metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
+    return _counterpart_response(updated, role, version)
+
+
+@app.post(
+    "/v1/counterpart/<token>/assessment",
+    summary="For an outside customer: what the promise was worth to them (once, after completion)",
+    responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
+)
+def counterpart_assess(token: Token, assessment: Annotated[AssessmentInput, Body()]) -> Response[Assessment]:
+    payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
+    kept = log.counterpart_assess(token, payload, utc_now())
+    metrics.add_metric(name="PromisesAssessed", unit="Count", value=1)
+    return _assessment_response(kept)
 
 
 @app.get(

@@ -8,9 +8,12 @@ never fails the move.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain import journey as journey_rules
@@ -375,18 +378,20 @@ def make_move(
     act = Act(move["act"])
     before = State(promise["state"])
     after = next_state(before, role, act)
+    _check_revisions(act, move)
+    return _append(promise, role, act, user_id, move, before, after, now, if_match)
+
+
+def _check_revisions(act: Act, move: Mapping[str, Any]) -> None:
     revises = [f for f in ("conditions", "dueAt") if move.get(f) is not None]
     if revises and act not in REVISING_ACTS:
         raise InvalidInput(
             "This act cannot revise the conditions.",
             [
-                FieldError(
-                    "body", f, "not_revisable", "only promise, counter and declare_not_satisfied revise it"
-                )
+                FieldError("body", f, "not_revisable", "only promise, counter and not-satisfied revise it")
                 for f in revises
             ],
         )
-    return _append(promise, role, act, user_id, move, before, after, now, if_match)
 
 
 def _append(
@@ -470,6 +475,18 @@ def assess(
             if self_assessment
             else "Only the customer assesses a promise; the performer posts /self-assessment."
         )
+    return _assess(promise, wanted, assessment, now, self_assessment=self_assessment)
+
+
+def _assess(
+    promise: Mapping[str, Any],
+    wanted: Role,
+    assessment: Mapping[str, Any],
+    now: datetime,
+    *,
+    self_assessment: bool,
+) -> dict[str, Any]:
+    promise_id = str(promise["promiseId"])
     if not promise.get("reportedAt") and not (self_assessment and is_final(State(promise["state"]))):
         raise Conflict("The performer has not reported completion yet.")
     at = to_rfc3339(now)
@@ -500,6 +517,114 @@ def assess(
         raise Conflict("The promise changed meanwhile; retry.") from cancelled
     _push(notice)
     return kept
+
+
+# --- outside counterparts ---------------------------------------------------------------------
+
+COUNTERPART_LINK_TTL = timedelta(days=14)
+_TOKEN_SECRET_BYTES = 32  # 256 bits of entropy
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _other(role: Role) -> Role:
+    return Role.performer if role == Role.customer else Role.customer
+
+
+def create_counterpart_link(user_id: str, promise_id: str, now: datetime) -> tuple[str, str]:
+    """A new link for the outside side of my promise: answers (token, expiresAt).
+
+    The token is `<promiseId>.<secret>`; only the secret's SHA-256 is stored (on the promise, so
+    checking a token is one GetItem). A new link replaces the previous one.
+    """
+    promise = read_promise(user_id, promise_id)
+    role = my_role(promise, user_id)
+    assert role is not None
+    outside = _other(role)
+    if promise[outside.value].get("kind") != "outside":
+        raise Conflict("The counterpart is an app user: they act in the app, not through a link.")
+    secret = secrets.token_urlsafe(_TOKEN_SECRET_BYTES)
+    expires_at = to_rfc3339(now + COUNTERPART_LINK_TTL)
+    link = {"hash": _digest(secret), "role": outside.value, "expiresAt": expires_at, "createdBy": user_id}
+    store.set_counterpart_link(promise_id, link)
+    return f"{promise_id}.{secret}", expires_at
+
+
+def revoke_counterpart_link(user_id: str, promise_id: str) -> None:
+    """Revoke the link I made for this promise; NotFound when there is none of mine."""
+    if not store.remove_counterpart_link(promise_id, user_id):
+        raise NotFound("No link of yours for this promise.")
+
+
+def promise_for_token(token: str, now: datetime) -> tuple[dict[str, Any], Role]:
+    """The promise a counterpart link opens, and the role its holder acts in.
+
+    Unknown, revoked, expired and malformed tokens are all NotFound, alike.
+    """
+    promise_id, _, secret = token.partition(".")
+    unknown = NotFound("This link is not valid (it may have expired or been revoked).")
+    if not promise_id.isalnum() or len(secret) < 32:
+        raise unknown
+    promise = store.get_promise(promise_id)
+    link = (promise or {}).get("counterpartLink")
+    if not promise or not link or not hmac.compare_digest(str(link["hash"]), _digest(secret)):
+        raise unknown
+    if parse_rfc3339(str(link["expiresAt"])) <= now:
+        raise unknown
+    return promise, Role(link["role"])
+
+
+def can_assess(promise: Mapping[str, Any], role: Role) -> bool:
+    """Whether the side in `role` may post the customer's assessment now."""
+    return role == Role.customer and bool(promise.get("reportedAt")) and not promise.get("assessment")
+
+
+def counterpart_view(promise: Mapping[str, Any], role: Role) -> dict[str, Any]:
+    """What the link's holder sees: the promise's terms and state, the app user's handle only."""
+    state = State(promise["state"])
+    waiting = waiting_on(state)
+    app_side = promise[_other(role).value]
+    return {
+        "what": promise["what"],
+        "conditions": promise.get("conditions", []),
+        "dueAt": promise["dueAt"],
+        "state": state.value,
+        "myRole": role.value,
+        "allowedActs": [a.value for a in allowed_acts(state, role)],
+        "canAssess": can_assess(promise, role),
+        "waitingOn": waiting.value if waiting else None,
+        "counterpart": {"kind": "user", "handle": app_side.get("handle")},
+        "assessment": promise.get("assessment") if role == Role.customer else None,
+    }
+
+
+def counterpart_move(
+    token: str,
+    move: Mapping[str, Any],
+    now: datetime,
+    *,
+    if_match: str | None,
+    check_version: Callable[[str | None, int], None],
+) -> tuple[dict[str, Any], Role, int]:
+    """A move by the outside side, through their link."""
+    promise, role = promise_for_token(token, now)
+    check_version(if_match, int(promise["version"]))
+    act = Act(move["act"])
+    before = State(promise["state"])
+    after = next_state(before, role, act)
+    _check_revisions(act, move)
+    updated, version = _append(promise, role, act, "", move, before, after, now, if_match)
+    return updated, role, version
+
+
+def counterpart_assess(token: str, assessment: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The outside customer's assessment, through their link."""
+    promise, role = promise_for_token(token, now)
+    if role != Role.customer:
+        raise Conflict("Only the customer assesses a promise.")
+    return _assess(promise, role, assessment, now, self_assessment=False)
 
 
 # --- journey -----------------------------------------------------------------------------------

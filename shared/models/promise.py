@@ -226,3 +226,25 @@ class Journey(ApiModel):
         if self.from_month > self.to_month:
             raise ValueError("from is after to")
         return self
+
+
+class CounterpartLink(ApiModel):
+    """A link for an outside counterpart: whoever holds it may act in their role until it expires."""
+
+    url: str = Field(description="The last path segment is the token for /v1/counterpart/{token}")
+    expires_at: str
+
+
+class CounterpartPromise(ApiModel):
+    """The promise as an outside counterpart sees it through their link: nothing else of the person."""
+
+    what: str
+    conditions: list[str]
+    due_at: str
+    state: StateName
+    my_role: RoleName
+    allowed_acts: list[ApiAct]
+    can_assess: bool = Field(description="Whether POST .../assessment is open to me now")
+    waiting_on: RoleName | None = None
+    counterpart: Party = Field(description="The app user on the other side, by handle")
+    assessment: Assessment | None = None

@@ -12,8 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared.store import keys
-from shared.store.table import deserialize, dynamodb, key, serialize, table_name, throttling_as_unavailable
+from shared.store.table import (
+    deserialize,
+    dynamodb,
+    error_code,
+    key,
+    serialize,
+    table_name,
+    throttling_as_unavailable,
+)
 
 PROMISE_FIELDS = (
     "promiseId",
@@ -33,6 +43,7 @@ PROMISE_FIELDS = (
     "notSatisfied",
     "assessment",
     "selfAssessment",
+    "counterpartLink",
     "createdAt",
     "updatedAt",
 )
@@ -359,3 +370,33 @@ def assessment_update(promise_id: str, field: str, assessment: Mapping[str, Any]
         condition=f"attribute_exists(PK) AND attribute_not_exists({field})",
         adds={"version": 1},
     )
+
+
+def set_counterpart_link(promise_id: str, link: Mapping[str, Any]) -> None:
+    """Keep the (hashed) counterpart link on the promise, replacing any earlier one."""
+    with throttling_as_unavailable():
+        dynamodb().update_item(
+            TableName=table_name(),
+            Key=key(keys.promise_pk(promise_id), keys.PROMISE_SK),
+            UpdateExpression="SET counterpartLink = :link",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":link": serialize({"v": dict(link)})["v"]},
+        )
+
+
+def remove_counterpart_link(promise_id: str, created_by: str) -> bool:
+    """Remove the link if `created_by` made it; False when there is none of theirs."""
+    try:
+        with throttling_as_unavailable():
+            dynamodb().update_item(
+                TableName=table_name(),
+                Key=key(keys.promise_pk(promise_id), keys.PROMISE_SK),
+                UpdateExpression="REMOVE counterpartLink",
+                ConditionExpression="counterpartLink.createdBy = :me",
+                ExpressionAttributeValues={":me": {"S": created_by}},
+            )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
