@@ -9,7 +9,6 @@ kept in one item per month, so that reading a year is one Query whatever the num
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,11 @@ from typing import Any
 from shared.domain.promises import Act, Role, State
 
 SCOPES = ("self", "team", "organisation", "network", "community")
+# Promise sizes are counted in fixed buckets, so a month's item has the same size whether the
+# person made ten promises or ten thousand (the journey costs the same read units). Median and
+# largest are therefore reported as buckets, e.g. "6-10" people.
+PEOPLE_BUCKETS = ((1, 1), (2, 2), (3, 5), (6, 10), (11, 25), (26, 100), (101, 1000), (1001, None))
+HORIZON_BUCKETS = ((1, 1), (2, 7), (8, 30), (31, 90), (91, 365), (366, None))
 COUNTERS = (
     "made",
     "fulfilled",
@@ -74,9 +78,43 @@ def assessment_deltas(value: int) -> dict[str, int]:
     return {"assessments": 1, "assessmentTotal": value}
 
 
-def size_entry(size: Mapping[str, Any]) -> list[int]:
-    """A promise's size as the journey keeps it: [people, horizonDays, scope index]."""
-    return [int(size["people"]), int(size["horizonDays"]), SCOPES.index(str(size["scope"]))]
+def _bucket(value: int, buckets: Sequence[tuple[int, int | None]]) -> int:
+    return next(
+        i for i, (low, high) in enumerate(buckets) if value >= low and (high is None or value <= high)
+    )
+
+
+def _label(bucket: tuple[int, int | None]) -> str:
+    low, high = bucket
+    if high is None:
+        return f"{low}+"
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def size_deltas(size: Mapping[str, Any]) -> dict[str, int]:
+    """The bucket counters one promise made adds to its month (`p<i>` people, `h<i>` horizon,
+    `s<i>` scope: short names keep a year of months within one 4 KB read)."""
+    return {
+        f"p{_bucket(int(size['people']), PEOPLE_BUCKETS)}": 1,
+        f"h{_bucket(int(size['horizonDays']), HORIZON_BUCKETS)}": 1,
+        f"s{SCOPES.index(str(size['scope']))}": 1,
+    }
+
+
+def _median_and_largest(
+    counters: Mapping[str, Any], prefix: str, labels: Sequence[str]
+) -> tuple[str | None, str | None]:
+    counts = [int(counters.get(f"{prefix}{i}", 0)) for i in range(len(labels))]
+    total = sum(counts)
+    if not total:
+        return None, None
+    running, median = 0, None
+    for i, count in enumerate(counts):
+        running += count
+        if median is None and running * 2 >= total:
+            median = labels[i]
+    largest = labels[max(i for i, count in enumerate(counts) if count)]
+    return median, largest
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -88,10 +126,13 @@ def summarize(month: str, counters: Mapping[str, Any]) -> dict[str, Any]:
     made = int(counters.get("made", 0))
     fulfilled = int(counters.get("fulfilled", 0))
     assessments = int(counters.get("assessments", 0))
-    sizes: Sequence[Sequence[int]] = counters.get("sizes", [])
-    people = [s[0] for s in sizes]
-    horizons = [s[1] for s in sizes]
-    largest = max(sizes, key=lambda s: (s[2], s[0], s[1]), default=None)
+    median_people, largest_people = _median_and_largest(
+        counters, "people", [_label(b) for b in PEOPLE_BUCKETS]
+    )
+    median_horizon, largest_horizon = _median_and_largest(
+        counters, "horizon", [_label(b) for b in HORIZON_BUCKETS]
+    )
+    _, largest_scope = _median_and_largest(counters, "s", SCOPES)
     return {
         "month": month,
         "promisesMade": made,
@@ -107,13 +148,11 @@ def summarize(month: str, counters: Mapping[str, Any]) -> dict[str, Any]:
         if assessments
         else None,
         "size": {
-            "medianPeople": statistics.median(people) if people else None,
-            "medianHorizonDays": statistics.median(horizons) if horizons else None,
-            "largest": (
-                {"people": largest[0], "horizonDays": largest[1], "scope": SCOPES[largest[2]]}
-                if largest
-                else None
-            ),
+            "medianPeople": median_people,
+            "largestPeople": largest_people,
+            "medianHorizonDays": median_horizon,
+            "largestHorizonDays": largest_horizon,
+            "largestScope": largest_scope,
         },
     }
 

@@ -339,11 +339,9 @@ def _add_journey(
     deltas = journey_rules.move_deltas(facts)
     if not deltas:
         return
-    sizes = [journey_rules.size_entry(promise["size"])] if deltas.get("made") else None
-    tx.add(
-        "journey",
-        [store.journey_update(str(performer["userId"]), journey_rules.month_of(now), deltas, sizes)],
-    )
+    if deltas.get("made"):
+        deltas |= journey_rules.size_deltas(promise["size"])
+    tx.add("journey", [store.journey_update(str(performer["userId"]), journey_rules.month_of(now), deltas)])
 
 
 # --- moves -------------------------------------------------------------------------------------

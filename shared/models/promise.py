@@ -190,11 +190,13 @@ class MoveRecord(ApiModel):
 
 
 class SizeSummary(ApiModel):
-    """The size of the promises made in a month."""
+    """The size of the promises made in a month, in buckets such as "6-10" people or "8-30" days."""
 
-    median_people: float | None = None
-    median_horizon_days: float | None = None
-    largest: PromiseSize | None = None
+    median_people: str | None = None
+    largest_people: str | None = None
+    median_horizon_days: str | None = None
+    largest_horizon_days: str | None = None
+    largest_scope: Scope | None = None
 
 
 class JourneyMonth(ApiModel):

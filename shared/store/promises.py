@@ -209,16 +209,13 @@ def care_list_attributes(user_id: str, summary: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def journey_update(
-    user_id: str, month: str, deltas: Mapping[str, int], sizes: list[list[int]] | None = None
-) -> dict[str, Any]:
+def journey_update(user_id: str, month: str, deltas: Mapping[str, int]) -> dict[str, Any]:
     """Add to my journey counters of one month (the item is made on first use)."""
     return _update(
         keys.user_pk(user_id),
         keys.journey_sk(month),
         {"entity": "journey-month", "month": month},
         adds=deltas,
-        appends={"sizes": sizes} if sizes else None,
     )
 
 
