@@ -264,23 +264,33 @@ def list_my_cares(
         ordered = [by_id[i] for i in current.active_order()]
     else:
         archived = [c for c in current.cares if c.get("status") == "archived"]
-        ordered = sorted(archived, key=lambda c: (str(c.get("archivedAt", "")), c["careId"]), reverse=True)
-    # The whole list is one Query; the cursor names the last care shown, so paging is stable.
+        ordered = sorted(archived, key=lambda c: _sort_key(c, "archived"))
+    # The whole list is one Query; the cursor holds the sort key of the last care shown, so the
+    # next page starts after it even if that care moved or was archived meanwhile.
+    keys_ = [_sort_key(c, status) for c in ordered]
     offset = 0
     if start is not None:
-        ids = [c["careId"] for c in ordered]
-        after = str(start.get("after", ""))
-        offset = ids.index(after) + 1 if after in ids else len(ids)
+        after = tuple(start.get("after", ()))
+        offset = next((i for i, k in enumerate(keys_) if k > after), len(keys_))
     page = ordered[offset : offset + limit]
     more = offset + limit < len(ordered)
     return Page[Care](
         items=[Care.model_validate(cares.public(c)) for c in page],
         next_cursor=encode_cursor(
-            {"after": page[-1]["careId"]} if more and page else None,
+            {"after": list(_sort_key(page[-1], status))} if more and page else None,
             user_id=user_id,
             list_name=f"cares-{status}",
         ),
     )
+
+
+def _sort_key(care: dict[str, Any], status: str) -> tuple[str, str]:
+    """Where a care sits in its list: by rank, or last archived first (inverted timestamp)."""
+    if status == "active":
+        return (f"{int(care.get('rank') or 0):06d}", str(care["careId"]))
+    archived_at = str(care.get("archivedAt", ""))
+    inverted = "".join(chr(0x7E - ord(ch) + 0x20) if " " <= ch <= "~" else ch for ch in archived_at)
+    return (inverted, "".join(chr(0x7E - ord(ch) + 0x20) for ch in str(care["careId"])))
 
 
 @app.get(
@@ -303,6 +313,12 @@ def _change_care(user_id: str, care_id: str, if_match: str | None, patch: dict[s
         raise NotFound("No such care.")
     check_if_match(if_match, int(care["revision"]))
     editable = {k: care[k] for k in (*rules.EDITABLE_FIELDS, "rank", "status") if care.get(k) is not None}
+    nulled = [f for f in ("status", "rank") if f in patch and patch[f] is None]
+    if nulled:
+        raise InvalidInput(
+            "These fields cannot be cleared.",
+            [FieldError("body", f, "not_nullable", "cannot be null") for f in nulled],
+        )
     merged = apply_merge_patch(editable, patch)
     if merged.get("status") == "archived" and "rank" in patch and patch["rank"] is not None:
         raise InvalidInput(
@@ -327,7 +343,8 @@ def _change_care(user_id: str, care_id: str, if_match: str | None, patch: dict[s
     target["rank"] = new_rank
     if wanted["status"] == "archived":
         target["archivedAt"] = care.get("archivedAt") if care["status"] == "archived" else now
-    found = rules.changes(care, target)
+    # Only what a patch can change is compared (a care keeps its source reflection for good).
+    found = rules.changes(care, target, fields=(*rules.EDITABLE_FIELDS, "rank", "status"))
     if not found:
         return care  # nothing to change: no write, no revision
     by = _person(user_id)

@@ -23,6 +23,9 @@ class CareLink(ApiModel):
     moved_at: str | None = None
 
 
+_CARE_LINK_FIELDS = ("careId", "kind", "targetId", "status", "linkedAt", "movedAt")
+
+
 class AccountExport(ApiModel):
     """Everything stored about me. New kinds of item appear as new lists."""
 
@@ -59,6 +62,10 @@ class AccountExport(ApiModel):
                 for c in rest.pop("care", [])
             ],
             care_revisions=[CareRevision.model_validate(r) for r in rest.pop("care-revision", [])],
-            care_links=[CareLink.model_validate(link) for link in rest.pop("care-link", [])],
+            # Link items also carry what a feature's "by care" list shows and indexes: not exported.
+            care_links=[
+                CareLink.model_validate({k: v for k, v in link.items() if k in _CARE_LINK_FIELDS})
+                for link in rest.pop("care-link", [])
+            ],
             other=rest,
         )
