@@ -50,7 +50,10 @@ def build_document() -> dict[str, Any]:
     routes = {(r.method, r.path): r for r in template.routes() if not r.is_default}
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
+    routed = {r.function for r in template.routes()}
     for function in template.functions():
+        if function.logical_id not in routed:
+            continue  # no HTTP API events: a custom resource, a scheduled or stream function
         app = importlib.import_module(function.module).app
         doc = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
         for path, item in doc.get("paths", {}).items():

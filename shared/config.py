@@ -19,6 +19,10 @@ class Settings:
     cursor_signing_key: bytes
     user_pool_id: str | None
     service_name: str
+    # The SNS platform applications devices register with; absent where push is not set up
+    # (devices then register without an endpoint and are never pushed to).
+    ios_platform_application_arn: str | None = None
+    android_platform_application_arn: str | None = None
 
     @classmethod
     def from_environ(cls) -> Settings:
@@ -30,7 +34,16 @@ class Settings:
             cursor_signing_key=os.environ["CURSOR_SIGNING_KEY"].encode(),
             user_pool_id=os.environ.get("USER_POOL_ID") or None,
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "career-journey"),
+            ios_platform_application_arn=os.environ.get("IOS_PLATFORM_APPLICATION_ARN") or None,
+            android_platform_application_arn=os.environ.get("ANDROID_PLATFORM_APPLICATION_ARN") or None,
         )
+
+    def platform_application_arn(self, platform: str) -> str | None:
+        """The SNS platform application for a device platform (`ios`, `android`), if set up."""
+        return {
+            "ios": self.ios_platform_application_arn,
+            "android": self.android_platform_application_arn,
+        }.get(platform)
 
 
 @cache

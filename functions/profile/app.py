@@ -1,4 +1,4 @@
-"""The profile and account API: my profile, my devices, export and erasure of my account."""
+"""The profile and account API: my profile, my devices, my inbox, export and erasure of my account."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.etag import check_if_match, etag
 from shared.api.idempotency import idempotent
@@ -13,15 +14,17 @@ from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
-from shared.domain.errors import Conflict, NotFound, PreconditionFailed
+from shared.domain.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
 from shared.domain.ids import new_id
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.models.common import Page, validate_document
 from shared.models.export import AccountExport
+from shared.models.notification import Notification
 from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
-from shared.observability import metrics
-from shared.store import accounts, devices, profiles
+from shared.observability import logger, metrics
+from shared.push import delete_endpoints, register_endpoint
+from shared.store import accounts, devices, notifications, profiles
 from shared.store.identity import delete_sign_in_user
 
 app = App()
@@ -108,10 +111,20 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
     if if_match is not None:
         current = profiles.get_profile(user.user_id)
         check_if_match(if_match, current.version if current else None)
-    erased = accounts.erase_items(user.user_id)
+    # Imported here: erasure is rare, and the promise log is not on this function's hot path.
+    from shared.logic.promises import forget_person
+
+    # Shared promises first: they stay in the other person's log, with me anonymised, and stop
+    # being mine, so the search for my items below no longer finds them.
+    anonymised = forget_person(user.user_id)
+    found = accounts.find_items(user.user_id)
+    # Endpoints first: once the device items are gone nothing would name them any more.
+    delete_endpoints(user.user_id, found.endpoint_arns)
+    erased = accounts.delete_items(found)
     delete_sign_in_user(user.username)
     metrics.add_metric(name="AccountsErased", unit="Count", value=1)
     metrics.add_metric(name="ItemsErased", unit="Count", value=erased)
+    metrics.add_metric(name="SharedPromisesAnonymised", unit="Count", value=anonymised)
     return Response(status_code=204, body=None)
 
 
@@ -144,9 +157,18 @@ def register_device(
                 return json_response(200, item, {"Location": _device_url(item)})
         if len(existing) >= MAX_DEVICES:
             raise Conflict(f"You have {MAX_DEVICES} devices registered; remove one first.")
+        endpoint = register_endpoint(user_id, device.platform, device.push_token)
         created = devices.add_device(
-            user_id, {"deviceId": new_id(), **payload, "createdAt": to_rfc3339(utc_now())}
+            user_id,
+            {
+                "deviceId": new_id(),
+                **payload,
+                "createdAt": to_rfc3339(utc_now()),
+                "endpointArn": endpoint.arn if endpoint else None,
+            },
         )
+        if endpoint and endpoint.previous_owner:
+            _forget_for_previous_owner(endpoint.previous_owner, device)
         return json_response(201, created, {"Location": _device_url(created)})
 
     return idempotent(
@@ -161,6 +183,18 @@ def register_device(
 
 def _device_url(device: dict[str, Any]) -> str:
     return f"/v1/me/devices/{device['deviceId']}"
+
+
+def _forget_for_previous_owner(previous_owner: str, device: DeviceInput) -> None:
+    """The install now belongs to me: the person it was registered to stops reaching it.
+
+    Best effort: my registration stands even if their stale device item stays (their pushes
+    would then still go to this install until they remove it, hence the log).
+    """
+    try:
+        devices.forget_push_token(previous_owner, device.platform, device.push_token)
+    except (ClientError, BotoCoreError, ServiceUnavailable):
+        logger.exception("Could not forget a push token taken over by another person")
 
 
 @app.get("/v1/me/devices", summary="My registered devices")
@@ -182,8 +216,22 @@ def list_my_devices(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page
 def remove_my_device(
     device_id: Annotated[str, path_id("deviceId")],
 ) -> Response[None]:
-    devices.remove_device(app.user.user_id, device_id)
+    user_id = app.user.user_id
+    endpoint_arn = devices.remove_device(user_id, device_id)
+    if endpoint_arn:
+        delete_endpoints(user_id, [endpoint_arn])
     return Response(status_code=204, body=None)
+
+
+@app.get("/v1/me/notifications", summary="My inbox: reminders and nudges sent to me, newest first")
+def list_my_notifications(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Notification]:
+    user_id = app.user.user_id
+    start = decode_cursor(cursor, user_id=user_id, list_name="notifications")
+    items, last = notifications.list_notifications(user_id, limit=limit, start=start)
+    return Page[Notification](
+        items=[Notification.model_validate(i) for i in items],
+        next_cursor=encode_cursor(last, user_id=user_id, list_name="notifications"),
+    )
 
 
 lambda_handler = lambda_entry(app)

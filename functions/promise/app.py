@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -127,12 +128,17 @@ def _due_before(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return to_rfc3339(parse_rfc3339(value))
+        moment = parse_rfc3339(value)
     except ValueError:
         raise InvalidInput(
             "dueBefore is not a time.",
             [FieldError("query", "dueBefore", "datetime_parsing", "must be an RFC 3339 time with an offset")],
         ) from None
+    # Due times are kept to the second: round a fraction up, so `dueKey < before` keeps what is due
+    # before it (a promise due at :00 is before :00.5).
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return to_rfc3339(moment)
 
 
 @app.get(

@@ -151,6 +151,37 @@ def create_identity(cognito: Any, template: Template, refs: dict[str, str]) -> I
     return Identity(user_pool_id=created["Id"], user_pool_client_id=next(iter(client_ids.values())))
 
 
+# CloudFormation has no SNS platform application type; the template makes them through a custom
+# resource (functions/platform_apps), whose properties are these.
+PLATFORM_APPLICATION_TYPE = "Custom::PlatformApplication"
+_PLATFORM_APPLICATION_PROPERTIES = {"Name", "Platform", "Attributes"}
+# How CloudFormation reaches the custom resource's function: nothing to emulate.
+_CUSTOM_RESOURCE_PLUMBING = {"ServiceToken", "ServiceTimeout"}
+
+
+def create_platform_applications(sns: Any, template: Template, refs: dict[str, str]) -> dict[str, str]:
+    """Create the template's push applications in the emulator, as its custom resource would.
+
+    `refs` gains each one's ARN (its `Ref` and `.Arn`); answers {logical id: ARN}. Credentials
+    the template takes from parameters without a default resolve to the parameter's name,
+    which the emulator accepts as well as a real key.
+    """
+    created = {}
+    for logical_id, res in template.resources_of_type(PLATFORM_APPLICATION_TYPE).items():
+        props = res.get("Properties", {})
+        _warn_unused(logical_id, set(props) - _PLATFORM_APPLICATION_PROPERTIES - _CUSTOM_RESOURCE_PLUMBING)
+        attributes = {str(k): str(resolve(v, refs)) for k, v in (props.get("Attributes") or {}).items()}
+        arn = sns.create_platform_application(
+            Name=str(resolve(props["Name"], refs)),
+            Platform=str(resolve(props["Platform"], refs)),
+            Attributes=attributes,
+        )["PlatformApplicationArn"]
+        refs[logical_id] = arn
+        refs[f"{logical_id}.Arn"] = arn
+        created[logical_id] = arn
+    return created
+
+
 def generate_password(length: int = 20) -> str:
     """A password every sensible Cognito policy accepts: lower, upper, digit and symbol."""
     alphabet = string.ascii_letters + string.digits

@@ -1,7 +1,8 @@
 """The local stack: `python -m infra.local.stack` (what `make run` runs).
 
-Starts the AWS emulator (moto, in this process), creates the template's table, user pool and
-app client from template.yaml, seeds a demo user, serves the API gateway, writes
+Starts the AWS emulator (moto, in this process), creates the template's table, user pool, app
+client and push applications from template.yaml, seeds a demo user, serves the API gateway
+(recording every push for `GET /_local/push`), writes
 `$LOCAL_STATE_DIR/stack.json` (default `.local/`) and runs until Ctrl-C or SIGTERM.
 Everything binds to 127.0.0.1 only.
 """
@@ -129,11 +130,12 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
     import requests
     from werkzeug.serving import make_server
 
-    from infra.local import aws
+    from infra.local import aws, push
     from infra.local.auth import JwtAuthorizer
     from infra.local.emulator import Emulator
     from infra.local.gateway import Gateway, local_functions
     from infra.local.scheduler import Scheduler, Timer, scheduled_event, timers_for
+    from infra.local.streams import StreamPoller, stream_sources
 
     template = template or load()
     for port in (settings.aws_port, settings.api_port):
@@ -155,6 +157,7 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
         session = boto3.session.Session(region_name=settings.region)
         dynamodb = session.client("dynamodb", endpoint_url=aws_url)
         cognito = session.client("cognito-idp", endpoint_url=aws_url)
+        sns = session.client("sns", endpoint_url=aws_url)
 
         refs = base_refs(template, settings.region)
         table_name = aws.create_table(dynamodb, template, refs)
@@ -164,6 +167,7 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
         if "LatestStreamArn" in table:
             refs[f"{table_id}.StreamArn"] = table["LatestStreamArn"]
         identity = aws.create_identity(cognito, template, refs)
+        aws.create_platform_applications(sns, template, refs)
         demo_password = aws.generate_password()
         aws.sign_up_confirmed(cognito, identity, DEMO_USERNAME, demo_password)
 
@@ -183,6 +187,12 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
             )
 
         os.environ.update(function_environment(template, refs, aws_url, settings.region))
+        # The functions' clients come from boto3's default session and copy its hooks when
+        # made, which is after this (functions are imported on their first request).
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        push.watch(boto3.DEFAULT_SESSION.events)
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
         functions = local_functions(template, refs)
@@ -202,6 +212,17 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
 
         def fire(timer: Timer) -> None:
             functions[timer.function].invoke(scheduled_event(time_now(), settings.region))
+
+        sources = stream_sources(template)
+        if sources and "LatestStreamArn" in table:
+            poller = StreamPoller(
+                session.client("dynamodbstreams", endpoint_url=aws_url),
+                table["LatestStreamArn"],
+                sources,
+                lambda function, event: functions[function].invoke(event),
+            )
+            poller.start()
+            stack.callback(poller.stop)
 
         timers = [t for fn in template.functions() for t in timers_for(fn.logical_id, fn.schedules)]
         scheduler = Scheduler(timers, fire)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.promises import Act, Role, State
@@ -38,7 +38,8 @@ _BEFORE_A_PROMISE = frozenset({State.opening, State.requested, State.offered, St
 
 def month_of(moment: datetime) -> str:
     """`YYYY-MM` of a time, in UTC."""
-    return f"{moment.year:04d}-{moment.month:02d}"
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,8 @@ def summarize(month: str, counters: Mapping[str, Any]) -> dict[str, Any]:
     made = int(counters.get("made", 0))
     fulfilled = int(counters.get("fulfilled", 0))
     assessments = int(counters.get("assessments", 0))
-    median_people, largest_people = _median_and_largest(
-        counters, "people", [_label(b) for b in PEOPLE_BUCKETS]
-    )
-    median_horizon, largest_horizon = _median_and_largest(
-        counters, "horizon", [_label(b) for b in HORIZON_BUCKETS]
-    )
+    median_people, largest_people = _median_and_largest(counters, "p", [_label(b) for b in PEOPLE_BUCKETS])
+    median_horizon, largest_horizon = _median_and_largest(counters, "h", [_label(b) for b in HORIZON_BUCKETS])
     _, largest_scope = _median_and_largest(counters, "s", SCOPES)
     return {
         "month": month,

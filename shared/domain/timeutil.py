@@ -11,8 +11,9 @@ def utc_now() -> datetime:
 
 
 def to_rfc3339(moment: datetime) -> str:
-    """`2026-11-27T09:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`2026-11-27T09:00:00Z` (the year always four digits, which strftime does not promise)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def parse_rfc3339(text: str) -> datetime:

@@ -2,8 +2,8 @@
 
 Each write is one read and one transaction (`shared.store.transaction`): the promise, its move,
 both sides' memberships, their care links, the performer's journey month and an inbox item for
-the side the promise now waits on. The push to that person's devices follows the commit and
-never fails the move.
+the side the promise now waits on. The push to that person's devices is the notifier's
+(`functions/notifier`, from the table's stream): a move never waits on SNS.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def _owner(promise: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Notice:
-    """Someone to tell about a move, after the commit, through their devices."""
+    """Someone to tell about a move: an inbox item in the move's transaction (then a push)."""
 
     user_id: str
     title: str
@@ -189,14 +189,6 @@ def _inbox(notice: Notice | None, at: str) -> list[dict[str, Any]]:
             notice.user_id, kind="promise", title=notice.title, body=notice.body, data=notice.data, at=at
         )
     ]
-
-
-def _push(notice: Notice | None) -> None:
-    if notice is None:
-        return
-    from shared.push import push_to_person
-
-    push_to_person(notice.user_id, title=notice.title, body=notice.body, data=notice.data)
 
 
 # --- opening -----------------------------------------------------------------------------------
@@ -285,7 +277,6 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
         if invalid is not None:
             raise invalid from cancelled
         raise Conflict("The promise could not be opened; retry.") from cancelled
-    _push(notice)
     return Opened(promise_view(promise, user_id), 1)
 
 
@@ -449,7 +440,6 @@ def _append(
         if if_match is not None and (cancelled.failed_on("promise") or cancelled.failed_on("move")):
             raise PreconditionFailed("The promise moved since you read it; read it again.") from cancelled
         raise Conflict("The promise moved meanwhile; read it again and retry.") from cancelled
-    _push(notice)
     return updated, version + 1
 
 
@@ -513,7 +503,6 @@ def _assess(
         if cancelled.failed_on("assessment"):
             raise Conflict("This promise has been assessed already.") from cancelled
         raise Conflict("The promise changed meanwhile; retry.") from cancelled
-    _push(notice)
     return kept
 
 
@@ -640,3 +629,99 @@ def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
 def sides(promise: Mapping[str, Any]) -> Sequence[tuple[Role, str]]:
     """The app-user sides of a promise (role, user id)."""
     return _user_sides(promise)
+
+
+# --- erasure -----------------------------------------------------------------------------------
+
+
+def forget_person(user_id: str) -> int:
+    """Before an account is erased: take the person out of promises shared with another app user.
+
+    Those promises stay in the other person's log, with the erased person shown as an anonymous
+    outside counterpart: their side becomes "Former member", their notes, self-assessment, cares
+    and assessment texts go, the acts and times stay. The promise then belongs to the other
+    person (`owner`), so its items are erased with that person's account later. Promises whose
+    other side is outside the app carry `owner` already and are deleted with the account.
+    Idempotent: an erasure that stopped half-way is simply run again. Answers how many promises
+    were anonymised.
+    """
+    anonymised = 0
+    for membership in store.my_memberships(user_id):
+        promise_id = str(membership["promiseId"])
+        items = store.promise_partition(promise_id)
+        promise = next((i for i in items if i["SK"] == keys_promise_sk()), None)
+        if promise is None:
+            continue
+        role = my_role(promise, user_id)
+        others = [(r, u) for r, u in _user_sides(promise) if u != user_id]
+        if role is None or not others:
+            continue  # mine alone: deleted through `owner`
+        other_role, other_id = others[0]
+        _anonymise(promise, items, role, user_id, other_role, other_id)
+        anonymised += 1
+    return anonymised
+
+
+def keys_promise_sk() -> str:
+    """The sort key of a promise item in its partition."""
+    from shared.store import keys
+
+    return keys.PROMISE_SK
+
+
+def _anonymise(
+    promise: Mapping[str, Any],
+    items: Sequence[Mapping[str, Any]],
+    role: Role,
+    user_id: str,
+    other_role: Role,
+    other_id: str,
+) -> None:
+    from shared.store import keys
+
+    pk = keys.promise_pk(str(promise["promiseId"]))
+    anonymous = party_view(store.FORMER_MEMBER, None)
+    for item in items:
+        sk = str(item["SK"])
+        if sk == keys.PROMISE_SK:
+            removes = [f"{role.value}CareIds"]
+            if role == Role.performer:
+                removes.append("selfAssessment")
+            elif item.get("assessment"):
+                removes += ["assessment.enabled", "assessment.evidence"]
+            if (item.get("counterpartLink") or {}).get("createdBy") == user_id:
+                removes.append("counterpartLink")
+            store.update_item(
+                pk,
+                sk,
+                {role.value: store.FORMER_MEMBER, "participants": [other_id], "owner": other_id},
+                tuple(removes),
+            )
+        elif sk.startswith(keys.MOVE_PREFIX):
+            mine = item.get("actorId") == user_id
+            store.update_item(
+                pk,
+                sk,
+                {"participants": [other_id], "owner": other_id, **({"by": anonymous} if mine else {})},
+                ("actorId", "note") if mine else (),
+            )
+        elif sk == f"{keys.ASSESSMENT_PREFIX}{role.value}":
+            if role == Role.performer:
+                store.delete_item(pk, sk)  # the performer's own view goes with them
+            else:
+                store.update_item(pk, sk, {"owner": other_id}, ("enabled", "evidence"))
+        elif sk.startswith(keys.ASSESSMENT_PREFIX):
+            store.update_item(pk, sk, {"owner": other_id})
+    # The other side's lists show the counterpart: rewrite their membership and care links.
+    summary_counterpart = party_view(store.FORMER_MEMBER, None)
+    store.update_item(
+        keys.user_pk(other_id),
+        keys.membership_sk(str(promise["promiseId"])),
+        {"counterpart": summary_counterpart},
+    )
+    for care_id in care_ids_of(promise, other_role):
+        store.update_item(
+            keys.user_pk(other_id),
+            keys.care_link_sk(care_id, _LINKED, str(promise["promiseId"])),
+            {"summary.counterpart": summary_counterpart},
+        )

@@ -52,6 +52,9 @@ def _unique(ids: list[str]) -> list[str]:
 
 
 def _utc_seconds(moment: datetime) -> datetime:
+    # A due time is a plan for a career, not an archive date: years far from now are typos.
+    if not 2000 <= moment.year <= 2199:
+        raise ValueError("must be a time between the years 2000 and 2199")
     return moment.replace(microsecond=0)
 
 

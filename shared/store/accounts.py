@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.errors import ServiceUnavailable
@@ -11,7 +12,9 @@ from shared.store import keys
 from shared.store.table import deserialize, dynamodb, table_name, throttling_as_unavailable
 
 _BATCH = 25  # BatchWriteItem's limit
-_KEY_ATTRS = ("PK", "SK", "owner", "entity", "version")
+# Technical attributes, not the person's data: left out of the export. `endpointArn` (on devices)
+# names our SNS endpoint, not anything the person gave us.
+_KEY_ATTRS = ("PK", "SK", "owner", "entity", "version", "endpointArn")
 
 
 def _query_pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -44,17 +47,26 @@ def export_items(user_id: str) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def erase_items(user_id: str) -> int:
-    """Delete every item of mine: my partition, plus what the ByOwner index finds elsewhere.
+@dataclass
+class AccountItems:
+    """What erasure deletes: the keys of every item of mine, and the push endpoints they name."""
+
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    endpoint_arns: list[str] = field(default_factory=list)
+
+
+def find_items(user_id: str) -> AccountItems:
+    """Every item of mine: my partition, plus what the ByOwner index finds elsewhere.
 
     Every feature that stores an item outside the person's partition sets `owner` on it, so
-    this finds it without knowing the feature. Returns how many items were deleted.
+    this finds it without knowing the feature. Devices' SNS endpoints come along, so that the
+    caller can delete them before the items that name them are gone.
     """
-    to_delete: list[dict[str, Any]] = []
+    found = AccountItems()
     own = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk",
-        "ProjectionExpression": "PK, SK",
+        "ProjectionExpression": "PK, SK, endpointArn",
         "ExpressionAttributeValues": {":pk": {"S": keys.user_pk(user_id)}},
     }
     elsewhere = {
@@ -65,10 +77,22 @@ def erase_items(user_id: str) -> int:
         "ExpressionAttributeValues": {":owner": {"S": user_id}},
     }
     for raw in (*_query_pages(own), *_query_pages(elsewhere)):
-        to_delete.append({"PK": raw["PK"], "SK": raw["SK"]})
-    for start in range(0, len(to_delete), _BATCH):
-        _delete_batch(to_delete[start : start + _BATCH])
-    return len(to_delete)
+        found.keys.append({"PK": raw["PK"], "SK": raw["SK"]})
+        if "endpointArn" in raw:
+            found.endpoint_arns.append(raw["endpointArn"]["S"])
+    return found
+
+
+def delete_items(found: AccountItems) -> int:
+    """Delete the items `find_items` found, in batches of 25; answer how many."""
+    for start in range(0, len(found.keys), _BATCH):
+        _delete_batch(found.keys[start : start + _BATCH])
+    return len(found.keys)
+
+
+def erase_items(user_id: str) -> int:
+    """Delete every item of mine (`find_items`, then `delete_items`); answer how many."""
+    return delete_items(find_items(user_id))
 
 
 def _delete_batch(item_keys: list[dict[str, Any]]) -> None:

@@ -55,3 +55,66 @@ def care_revision_sk(care_id: str, revision: int) -> str:
 def care_link_sk(care_id: str, kind: str, target_id: str) -> str:
     """A link from a care to a promise or a plan item that serves it."""
     return f"{CARE_LINK_PREFIX}{care_id}#{kind}#{target_id}"
+
+
+PROMISE_SK = "PROMISE"
+MOVE_PREFIX = "MOVE#"
+ASSESSMENT_PREFIX = "ASSESSMENT#"
+MEMBERSHIP_PREFIX = "PROMISE#"
+JOURNEY_PREFIX = "JOURNEY#"
+# Promise lists: one index per filter, all sorted by `dueKey` (`<dueAt>#<promiseId>`).
+PROMISE_LISTS = {
+    "all": ("PromisesByDue", "listAll"),
+    "role": ("PromisesByRole", "listRole"),
+    "state": ("PromisesByState", "listState"),
+    "role+state": ("PromisesByRoleState", "listRoleState"),
+}
+
+
+def promise_pk(promise_id: str) -> str:
+    """A promise's own partition: the promise, its moves and its assessments (shared by both sides)."""
+    return f"PROMISE#{promise_id}"
+
+
+def move_sk(seq: int) -> str:
+    """One move of a promise's log; zero-padded so that the log sorts in order."""
+    return f"{MOVE_PREFIX}{seq:05d}"
+
+
+def membership_sk(promise_id: str) -> str:
+    """My side of a promise, in my partition: what my lists show and index."""
+    return f"{MEMBERSHIP_PREFIX}{promise_id}"
+
+
+def journey_sk(month: str) -> str:
+    """My journey counters for one month (`YYYY-MM`)."""
+    return f"{JOURNEY_PREFIX}{month}"
+
+
+def promise_list(
+    user_id: str, *, role: str | None = None, state: str | None = None, care_id: str | None = None
+) -> str:
+    """The partition key of one of my promise lists in its index."""
+    if care_id is not None:
+        return f"PROMISES#{user_id}#care#{care_id}"
+    parts = [f"PROMISES#{user_id}"]
+    if role is not None:
+        parts.append(f"role#{role}")
+    if state is not None:
+        parts.append(f"state#{state}")
+    return "#".join(parts)
+
+
+def due_key(due_at: str, promise_id: str) -> str:
+    """The sort key of every promise list: newest due first when read backwards."""
+    return f"{due_at}#{promise_id}"
+
+
+NOTIFICATION_PREFIX = "NOTIFICATION#"
+# Inbox items expire through the table's TTL (`expiresAt`) this long after they were sent.
+NOTIFICATION_TTL_DAYS = 90
+
+
+def notification_sk(notification_id: str) -> str:
+    """An inbox item in its recipient's partition (ULID: newest sorts last)."""
+    return f"{NOTIFICATION_PREFIX}{notification_id}"

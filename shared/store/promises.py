@@ -397,3 +397,71 @@ def remove_counterpart_link(promise_id: str, created_by: str) -> bool:
             return False
         raise
     return True
+
+
+# --- erasure -----------------------------------------------------------------------------------
+
+FORMER_MEMBER = {"kind": "outside", "name": "Former member"}
+
+
+def my_memberships(user_id: str) -> list[dict[str, Any]]:
+    """Every membership of mine (Query USER#<sub> AND begins_with(SK, PROMISE#)), all pages."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.user_pk(user_id)},
+            ":prefix": {"S": keys.MEMBERSHIP_PREFIX},
+        },
+        "ProjectionExpression": "promiseId, myRole",
+    }
+    out: list[dict[str, Any]] = []
+    while True:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**params)
+        out.extend(deserialize(i) for i in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return out
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def promise_partition(promise_id: str) -> list[dict[str, Any]]:
+    """Every item of a promise's partition (the promise, its moves, its assessments), all pages."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": keys.promise_pk(promise_id)}},
+        "ConsistentRead": True,
+    }
+    out: list[dict[str, Any]] = []
+    while True:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**params)
+        out.extend(deserialize(i) for i in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return out
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def update_item(pk: str, sk: str, sets: Mapping[str, Any], removes: tuple[str, ...] = ()) -> None:
+    """SET and REMOVE attributes of an item that exists (erasure's rewrites, one by one)."""
+    update = _update(pk, sk, sets, condition="attribute_exists(PK)")["Update"]
+    if removes:
+        names = update.setdefault("ExpressionAttributeNames", {})
+        parts = []
+        for i, name in enumerate(removes):
+            names[f"#r{i}"] = name
+            parts.append(f"#r{i}")
+        update["UpdateExpression"] = (update["UpdateExpression"] + " REMOVE " + ", ".join(parts)).strip()
+    try:
+        with throttling_as_unavailable():
+            dynamodb().update_item(**update)
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":  # gone meanwhile: nothing to rewrite
+            raise
+
+
+def delete_item(pk: str, sk: str) -> None:
+    """Delete one item (idempotent)."""
+    with throttling_as_unavailable():
+        dynamodb().delete_item(TableName=table_name(), Key=key(pk, sk))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -95,3 +96,28 @@ def test_the_same_move_sent_twice_at_once_is_applied_once(make_person: Callable[
         assert sorted(r.status_code for r in replies)[1] in (409, 412)
         log = performer.api.get(path).json()["items"]
         assert [m["act"] for m in log] == ["request", "promise"]
+
+
+def test_the_person_asked_gets_an_inbox_item_and_a_push(
+    make_person: Callable[[], Person], local_stack: dict[str, Any]
+) -> None:
+    """The move writes the inbox item; the notifier, fed by the table's stream, pushes it."""
+    customer, performer = make_person(), make_person()
+    _with_profile(customer)
+    performer_handle = _with_profile(performer)
+    token = uuid.uuid4().hex * 2
+    device = performer.api.post("/v1/me/devices", json={"platform": "ios", "pushToken": token})
+    assert device.status_code == 201, device.text
+    promise = _open(customer, performer_handle)
+
+    inbox = performer.api.get("/v1/me/notifications").json()["items"]
+    assert [n["data"]["promiseId"] for n in inbox] == [promise["promiseId"]]
+
+    deadline = time.monotonic() + 15
+    pushed: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not pushed:
+        items = requests.get(local_stack["apiUrl"] + "/_local/push", timeout=5).json()["items"]
+        pushed = [p for p in items if p["message"].get("data", {}).get("promiseId") == promise["promiseId"]]
+        time.sleep(0.2)
+    assert len(pushed) == 1, "one push, to the performer's one device"
+    assert pushed[0]["message"]["aps"]["alert"]["title"] == "You have a request"

@@ -377,11 +377,12 @@ def test_table_matches_the_template(local_stack: dict[str, Any]) -> None:
     assert local_stack["tableName"] == "career-journey-local"
     assert table["KeySchema"] == props["KeySchema"]
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(props["AttributeDefinitions"], key=str)
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    (expected,) = props["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == expected["IndexName"]
-    assert gsi["KeySchema"] == expected["KeySchema"]
-    assert gsi["Projection"] == expected["Projection"]
+    made = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
+    declared = {g["IndexName"]: g for g in props["GlobalSecondaryIndexes"]}
+    assert set(made) == set(declared)
+    for name, expected in declared.items():
+        assert made[name]["KeySchema"] == expected["KeySchema"], name
+        assert made[name]["Projection"] == expected["Projection"], name
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     ttl = dynamodb.describe_time_to_live(TableName=local_stack["tableName"])["TimeToLiveDescription"]
@@ -490,4 +491,6 @@ def test_docs_and_push_are_served_locally(local_stack: dict[str, Any]) -> None:
     assert "SwaggerUIBundle" in assets.text
     pushed = requests.get(f"{local_stack['apiUrl']}/_local/push", timeout=10)
     assert pushed.status_code == 200
-    assert pushed.json() == {"items": []}
+    # The stack is shared by the session: other tests' pushes may be listed, in this shape.
+    for item in pushed.json()["items"]:
+        assert set(item) == {"endpoint", "message", "sentAt"}

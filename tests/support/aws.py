@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from infra.local.template import load
+from shared import push
 from shared.config import settings
 from shared.store import identity, table
 
@@ -121,14 +122,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         pool = cognito.create_user_pool(PoolName="test", UsernameAttributes=["email"])["UserPool"]
         client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="test")["UserPoolClient"]
         monkeypatch.setenv("USER_POOL_ID", pool["Id"])
+        # Devices register an SNS endpoint with these, as in a deployed stack.
+        sns = boto3.client("sns", region_name=REGION)
+        for env, platform in (
+            ("IOS_PLATFORM_APPLICATION_ARN", "APNS"),
+            ("ANDROID_PLATFORM_APPLICATION_ARN", "GCM"),
+        ):
+            app = sns.create_platform_application(Name=f"test-{platform}", Platform=platform, Attributes={})
+            monkeypatch.setenv(env, app["PlatformApplicationArn"])
         settings.cache_clear()
         table.reset_clients()
         identity.reset_clients()
+        push.reset_clients()
         log = RequestLog()
         table.dynamodb().meta.events.register("before-send.dynamodb", log)
         yield Aws(pool["Id"], client["ClientId"], log)
         table.reset_clients()
         identity.reset_clients()
+        push.reset_clients()
         settings.cache_clear()
 
 

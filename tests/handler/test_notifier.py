@@ -1,0 +1,143 @@
+"""The notifier: new inbox items, from the table's stream, pushed to their person's devices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from functions.notifier.app import lambda_handler as notifier_handler
+from infra.local import push as local_push
+from infra.local.template import load
+from shared import push
+from shared.store import devices
+from shared.store.table import dynamodb, table_name
+from tests.handler.test_promises import Person, move, new_person, open_promise
+from tests.support.aws import Aws, LambdaContext
+
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-11-27T00:00:00.000"
+
+
+@pytest.fixture
+def ana(aws: Aws) -> Person:
+    return new_person(aws, "ana")
+
+
+@pytest.fixture
+def bea(aws: Aws) -> Person:
+    return new_person(aws, "bea")
+
+
+@pytest.fixture
+def pushes() -> Iterator[list[dict[str, Any]]]:
+    """What reached devices (the local stack's hook on shared.push's SNS client)."""
+    local_push.clear()
+    local_push.watch(push.sns().meta.events)
+    yield local_push.SENT
+    local_push.clear()
+
+
+def _register(person: Person, token: str) -> None:
+    reply = person.profile("POST", "/v1/me/devices", body={"platform": "ios", "pushToken": token})
+    assert reply.status == 201, reply.body
+
+
+def _new_items(aws: Aws, entity: str) -> list[dict[str, Any]]:
+    """Raw (typed) items of one entity, as a stream's NewImage carries them."""
+    items = dynamodb().scan(TableName=table_name())["Items"]  # tests only: the whole small table
+    return [i for i in items if i.get("entity", {}).get("S") == entity]
+
+
+def _record(image: dict[str, Any], name: str = "INSERT", seq: int = 1) -> dict[str, Any]:
+    return {
+        "eventID": f"e{seq}",
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "Keys": {"PK": image["PK"], "SK": image["SK"]},
+            "NewImage": image,
+            "SequenceNumber": str(seq),
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": STREAM_ARN,
+    }
+
+
+def _invoke(records: list[dict[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = notifier_handler({"Records": records}, LambdaContext())
+    return result
+
+
+def test_a_request_reaches_the_performers_devices(
+    aws: Aws, ana: Person, bea: Person, pushes: list[dict[str, Any]]
+) -> None:
+    _register(bea, "bea-ios-token-000000000001")
+    _register(bea, "bea-ios-token-000000000002")
+    _register(ana, "ana-ios-token-000000000001")
+    pid = open_promise(ana, bea)["promiseId"]
+    (item,) = _new_items(aws, "notification")
+    assert _invoke([_record(item)]) == {"batchItemFailures": []}
+    assert len(pushes) == 2, "both of Bea's devices, none of Ana's"
+    for sent in pushes:
+        assert sent["message"]["aps"]["alert"]["title"] == "You have a request"
+        assert sent["message"]["data"] == {"promiseId": pid, "state": "requested", "act": "request"}
+
+
+def test_only_new_notifications_are_pushed(
+    aws: Aws, ana: Person, bea: Person, pushes: list[dict[str, Any]]
+) -> None:
+    _register(bea, "bea-ios-token-000000000001")
+    pid = open_promise(ana, bea)["promiseId"]
+    assert move(bea, pid, "promise").status == 200
+    (notification,) = _new_items(aws, "notification")
+    (membership, *_) = _new_items(aws, "promise-membership")
+    records = [
+        _record(membership, seq=1),  # not a notification: the source's filter would drop it
+        _record(notification, name="MODIFY", seq=2),  # a change, not a new item
+        _record(notification, name="REMOVE", seq=3),  # TTL expiry
+    ]
+    assert _invoke(records) == {"batchItemFailures": []}
+    assert pushes == []
+
+
+def test_a_record_whose_devices_cannot_be_read_is_retried_alone(
+    aws: Aws,
+    ana: Person,
+    bea: Person,
+    pushes: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _register(ana, "ana-ios-token-000000000001")
+    _register(bea, "bea-ios-token-000000000001")
+    open_promise(ana, bea)  # Bea is told
+    open_promise(bea, ana)  # Ana is told
+    items = {i["PK"]["S"].removeprefix("USER#"): i for i in _new_items(aws, "notification")}
+    real = devices.push_targets
+
+    def flaky(user_id: str) -> list[dict[str, Any]]:
+        if user_id == bea.sub:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "Query")
+        return real(user_id)
+
+    monkeypatch.setattr(devices, "push_targets", flaky)
+    response = _invoke([_record(items[bea.sub], seq=1), _record(items[ana.sub], seq=2)])
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1"}]}, "only Bea's record is retried"
+    assert [p["message"]["data"]["promiseId"] for p in pushes] == [
+        items[ana.sub]["data"]["M"]["promiseId"]["S"]
+    ]
+
+
+def test_the_template_feeds_the_notifier_new_notifications_only() -> None:
+    """The event source filter is what keeps every other table write away from this function."""
+    (event,) = load().function_properties("NotifierFunction")["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    props = event["Properties"]
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["notification"]}}}}
