@@ -51,6 +51,15 @@ SUMMARY_FIELDS = ("promiseId", "what", "myRole", "state", "dueAt", "counterpart"
 MOVE_FIELDS = ("seq", "act", "role", "by", "actorId", "at", "note", "conditions", "dueAt", "state")
 
 
+def _path(names: dict[str, str], tag: str, dotted: str) -> str:
+    """An attribute path with a placeholder per part (`summary.counterpart` is a nested one)."""
+    parts = []
+    for j, part in enumerate(dotted.split(".")):
+        names[f"#{tag}_{j}"] = part
+        parts.append(f"#{tag}_{j}")
+    return ".".join(parts)
+
+
 def _put(item: Mapping[str, Any], condition: str = "attribute_not_exists(PK)") -> dict[str, Any]:
     return {"Put": {"TableName": table_name(), "Item": serialize(item), "ConditionExpression": condition}}
 
@@ -69,9 +78,8 @@ def _update(
     values: dict[str, Any] = {}
     set_parts: list[str] = []
     for i, (name, value) in enumerate(sets.items()):
-        names[f"#s{i}"] = name
         values[f":s{i}"] = serialize({"v": value})["v"]
-        set_parts.append(f"#s{i} = :s{i}")
+        set_parts.append(f"{_path(names, f's{i}', name)} = :s{i}")
     for i, (name, entries) in enumerate((appends or {}).items()):
         names[f"#l{i}"] = name
         values[f":l{i}"] = serialize({"v": entries})["v"]
@@ -448,10 +456,7 @@ def update_item(pk: str, sk: str, sets: Mapping[str, Any], removes: tuple[str, .
     update = _update(pk, sk, sets, condition="attribute_exists(PK)")["Update"]
     if removes:
         names = update.setdefault("ExpressionAttributeNames", {})
-        parts = []
-        for i, name in enumerate(removes):
-            names[f"#r{i}"] = name
-            parts.append(f"#r{i}")
+        parts = [_path(names, f"r{i}", name) for i, name in enumerate(removes)]
         update["UpdateExpression"] = (update["UpdateExpression"] + " REMOVE " + ", ".join(parts)).strip()
     try:
         with throttling_as_unavailable():
