@@ -39,7 +39,7 @@ app = App()
 
 PromiseId = Annotated[str, path_id("promiseId")]
 # Malformed and unknown tokens are both 404 (the logic checks the shape): no pattern here.
-Token = Annotated[str, Path(alias="token", min_length=1, max_length=200)]
+Token = Annotated[str, Path(alias="token", min_length=1)]
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_JOURNEY_MONTHS = 120
 

@@ -552,7 +552,7 @@ def promise_for_token(token: str, now: datetime) -> tuple[dict[str, Any], Role]:
     """
     promise_id, _, secret = token.partition(".")
     unknown = NotFound("This link is not valid (it may have expired or been revoked).")
-    if not promise_id.isalnum() or len(secret) < 32:
+    if not promise_id.isalnum() or len(promise_id) > 64 or not 32 <= len(secret) <= 128:
         raise unknown
     promise = store.get_promise(promise_id)
     link = (promise or {}).get("counterpartLink")
