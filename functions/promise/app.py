@@ -31,6 +31,7 @@ from shared.models.promise import (
     PromiseInput,
     PromiseSummary,
     SelfAssessmentInput,
+    StateName,
 )
 from shared.observability import metrics
 from shared.store import promises as store
@@ -88,22 +89,7 @@ def open_promise(
 )
 def list_my_promises(
     role: Annotated[Literal["customer", "performer"] | None, Query()] = None,
-    state: Annotated[
-        Literal[
-            "requested",
-            "offered",
-            "promised",
-            "reported",
-            "fulfilled",
-            "countered",
-            "revoked",
-            "declined",
-            "withdrawn",
-            "cancelled",
-        ]
-        | None,
-        Query(),
-    ] = None,
+    state: Annotated[StateName | None, Query()] = None,
     care_id: Annotated[
         str | None, Query(alias="careId", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
     ] = None,

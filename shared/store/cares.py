@@ -23,6 +23,7 @@ from shared.store.table import (
     dynamodb,
     error_code,
     key,
+    query_prefix,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -252,18 +253,7 @@ def list_revisions(
     user_id: str, care_id: str, limit: int, start: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Query PK = USER#<sub> AND begins_with(SK, CAREREV#<careId>#): oldest first, one page."""
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": keys.user_pk(user_id)},
-            ":prefix": {"S": f"{keys.CARE_REVISION_PREFIX}{care_id}#"},
-        },
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
-    items = [deserialize(i) for i in response.get("Items", [])]
-    return [{k: i[k] for k in _REVISION_FIELDS if k in i} for i in items], response.get("LastEvaluatedKey")
+    items, last = query_prefix(
+        keys.user_pk(user_id), f"{keys.CARE_REVISION_PREFIX}{care_id}#", limit=limit, start=start
+    )
+    return [{k: i[k] for k in _REVISION_FIELDS if k in i} for i in items], last

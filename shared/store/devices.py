@@ -17,6 +17,7 @@ from shared.store.table import (
     dynamodb,
     error_code,
     key,
+    query_prefix,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -32,21 +33,7 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
 def _query_page(
     user_id: str, limit: int | None, start: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": keys.user_pk(user_id)},
-            ":prefix": {"S": keys.DEVICE_PREFIX},
-        },
-    }
-    if limit:
-        params["Limit"] = limit
-    if start:
-        params["ExclusiveStartKey"] = start
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
-    return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+    return query_prefix(keys.user_pk(user_id), keys.DEVICE_PREFIX, limit=limit, start=start)
 
 
 def list_devices(

@@ -13,7 +13,11 @@ from typing import Any
 from shared.domain.ids import new_id
 from shared.domain.timeutil import parse_rfc3339
 from shared.store import keys
-from shared.store.table import deserialize, dynamodb, serialize, table_name, throttling_as_unavailable
+from shared.store.table import (
+    query_prefix,
+    serialize,
+    table_name,
+)
 
 _PUBLIC = ("notificationId", "kind", "title", "body", "data", "createdAt", "readAt")
 
@@ -61,18 +65,7 @@ def list_notifications(
     TTL deletes an item some time after `expiresAt` (typically within days); until then a
     90-day-old item still shows, which costs nothing and spares pages shortened by a filter.
     """
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": keys.user_pk(user_id)},
-            ":prefix": {"S": keys.NOTIFICATION_PREFIX},
-        },
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
-    return [_public(deserialize(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+    items, last = query_prefix(
+        keys.user_pk(user_id), keys.NOTIFICATION_PREFIX, limit=limit, start=start, newest_first=True
+    )
+    return [_public(i) for i in items], last

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from shared.store import keys
-from shared.store.table import deserialize, dynamodb, key, serialize, table_name, throttling_as_unavailable
+from shared.store.table import (
+    deserialize,
+    dynamodb,
+    key,
+    query_prefix,
+    serialize,
+    table_name,
+    throttling_as_unavailable,
+)
 
 _PUBLIC = ("reflectionId", "questionSetVersion", "answers", "createdAt")
 
@@ -42,21 +50,10 @@ def list_reflections(
     user_id: str, limit: int, start: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Query PK = USER#<sub> AND begins_with(SK, REFLECTION#), newest first, one page."""
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": keys.user_pk(user_id)},
-            ":prefix": {"S": keys.REFLECTION_PREFIX},
-        },
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
-    return [_public(deserialize(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+    items, last = query_prefix(
+        keys.user_pk(user_id), keys.REFLECTION_PREFIX, limit=limit, start=start, newest_first=True
+    )
+    return [_public(i) for i in items], last
 
 
 def reflection_exists_check(user_id: str, reflection_id: str) -> dict[str, Any]:

@@ -116,3 +116,27 @@ def throttling_as_unavailable() -> Iterator[None]:
         if error_code(error) in _THROTTLING:
             raise ServiceUnavailable("The database is busy; retry shortly.", retry_after_seconds=2) from error
         raise
+
+
+def query_prefix(
+    pk: str,
+    prefix: str,
+    *,
+    limit: int | None = None,
+    start: Mapping[str, Any] | None = None,
+    newest_first: bool = False,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of Query PK = :pk AND begins_with(SK, :prefix): items and LastEvaluatedKey."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+        "ScanIndexForward": not newest_first,
+    }
+    if limit:
+        params["Limit"] = limit
+    if start:
+        params["ExclusiveStartKey"] = dict(start)
+    with throttling_as_unavailable():
+        response = dynamodb().query(**params)
+    return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
