@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from shared.domain.cares import COUNTER_FIELDS
 from shared.domain.errors import Conflict, FieldError, InvalidInput
-from shared.store import keys
+from shared.store import keys, reflections
 from shared.store.table import (
     cancellation_codes,
     deserialize,
@@ -183,15 +183,7 @@ def save_cares(
     check_at = None
     if source_reflection_id is not None:
         check_at = len(actions)
-        actions.append(
-            {
-                "ConditionCheck": {
-                    "TableName": table_name(),
-                    "Key": key(pk, keys.reflection_sk(source_reflection_id)),
-                    "ConditionExpression": "attribute_exists(PK)",
-                }
-            }
-        )
+        actions.append(reflections.reflection_exists_check(user_id, source_reflection_id))
     try:
         with throttling_as_unavailable():
             dynamodb().transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
