@@ -244,6 +244,10 @@ def profile_dynamodb(ctx: Context) -> Report:
             # mock_aws swaps in an empty default session; hook the one the app's lazy client will
             # be made from, before it is made.
             boto3.setup_default_session(region_name=REGION)
+            # Another scenario may have left a client made from another session in this process.
+            from shared.store.table import reset_clients
+
+            reset_clients()
             session = boto3.DEFAULT_SESSION
             assert session is not None
             session.events.register("before-parameter-build.dynamodb", recorder.ask_for_capacity)
