@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -141,3 +142,36 @@ def test_the_template_feeds_the_notifier_new_notifications_only() -> None:
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
     assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["notification"]}}}}
+
+
+def test_preferences_hold_back_pushes_but_never_the_inbox(
+    aws: Aws, ana: Person, bea: Person, pushes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register(bea, "bea-ios-token-000000000001")
+    off = bea.profile(
+        "PATCH",
+        "/v1/me",
+        body={"notificationPrefs": {"promiseUpdates": False}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert off.status == 200, off.body
+    open_promise(ana, bea)
+    (item,) = _new_items(aws, "notification")
+    assert _invoke([_record(item)]) == {"batchItemFailures": []}
+    assert pushes == [], "promise updates are off"
+
+    back_on = {"promiseUpdates": True, "quietHoursStart": "22:00", "quietHoursEnd": "07:00"}
+    reply = bea.profile(
+        "PATCH",
+        "/v1/me",
+        body={"notificationPrefs": back_on},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert reply.status == 200, reply.body
+    # Bea's profile is in Europe/Lisbon (UTC+0 in November).
+    monkeypatch.setattr("functions.notifier.app.utc_now", lambda: datetime(2026, 11, 27, 23, 30, tzinfo=UTC))
+    assert _invoke([_record(item)]) == {"batchItemFailures": []}
+    assert pushes == [], "quiet hours"
+    monkeypatch.setattr("functions.notifier.app.utc_now", lambda: datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    assert _invoke([_record(item)]) == {"batchItemFailures": []}
+    assert len(pushes) == 1
