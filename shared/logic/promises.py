@@ -33,6 +33,7 @@ from shared.domain.promises import (
 )
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
 from shared.store import care_links
+from shared.store import keys as store_keys
 from shared.store import promises as store
 from shared.store.transaction import Transaction, TransactionCancelled
 
@@ -289,7 +290,7 @@ def _add_links(
 
     def extra(care_id: str) -> dict[str, Any]:
         return {
-            "listAll": f"PROMISES#{user_id}#care#{care_id}",
+            "listAll": store_keys.promise_list(user_id, care_id=care_id),
             **store.care_list_attributes(user_id, summary),
         }
 
@@ -649,7 +650,7 @@ def forget_person(user_id: str) -> int:
     for membership in store.my_memberships(user_id):
         promise_id = str(membership["promiseId"])
         items = store.promise_partition(promise_id)
-        promise = next((i for i in items if i["SK"] == keys_promise_sk()), None)
+        promise = next((i for i in items if i["SK"] == store_keys.PROMISE_SK), None)
         if promise is None:
             continue
         role = my_role(promise, user_id)
@@ -662,13 +663,6 @@ def forget_person(user_id: str) -> int:
     return anonymised
 
 
-def keys_promise_sk() -> str:
-    """The sort key of a promise item in its partition."""
-    from shared.store import keys
-
-    return keys.PROMISE_SK
-
-
 def _anonymise(
     promise: Mapping[str, Any],
     items: Sequence[Mapping[str, Any]],
@@ -677,13 +671,11 @@ def _anonymise(
     other_role: Role,
     other_id: str,
 ) -> None:
-    from shared.store import keys
-
-    pk = keys.promise_pk(str(promise["promiseId"]))
+    pk = store_keys.promise_pk(str(promise["promiseId"]))
     anonymous = party_view(store.FORMER_MEMBER, None)
     for item in items:
         sk = str(item["SK"])
-        if sk == keys.PROMISE_SK:
+        if sk == store_keys.PROMISE_SK:
             removes = [f"{role.value}CareIds"]
             if role == Role.performer:
                 removes.append("selfAssessment")
@@ -697,7 +689,7 @@ def _anonymise(
                 {role.value: store.FORMER_MEMBER, "participants": [other_id], "owner": other_id},
                 tuple(removes),
             )
-        elif sk.startswith(keys.MOVE_PREFIX):
+        elif sk.startswith(store_keys.MOVE_PREFIX):
             mine = item.get("actorId") == user_id
             store.update_item(
                 pk,
@@ -705,23 +697,23 @@ def _anonymise(
                 {"participants": [other_id], "owner": other_id, **({"by": anonymous} if mine else {})},
                 ("actorId", "note") if mine else (),
             )
-        elif sk == f"{keys.ASSESSMENT_PREFIX}{role.value}":
+        elif sk == f"{store_keys.ASSESSMENT_PREFIX}{role.value}":
             if role == Role.performer:
                 store.delete_item(pk, sk)  # the performer's own view goes with them
             else:
                 store.update_item(pk, sk, {"owner": other_id}, ("enabled", "evidence"))
-        elif sk.startswith(keys.ASSESSMENT_PREFIX):
+        elif sk.startswith(store_keys.ASSESSMENT_PREFIX):
             store.update_item(pk, sk, {"owner": other_id})
     # The other side's lists show the counterpart: rewrite their membership and care links.
     summary_counterpart = party_view(store.FORMER_MEMBER, None)
     store.update_item(
-        keys.user_pk(other_id),
-        keys.membership_sk(str(promise["promiseId"])),
+        store_keys.user_pk(other_id),
+        store_keys.membership_sk(str(promise["promiseId"])),
         {"counterpart": summary_counterpart},
     )
     for care_id in care_ids_of(promise, other_role):
         store.update_item(
-            keys.user_pk(other_id),
-            keys.care_link_sk(care_id, _LINKED, str(promise["promiseId"])),
+            store_keys.user_pk(other_id),
+            store_keys.care_link_sk(care_id, _LINKED, str(promise["promiseId"])),
             {"summary.counterpart": summary_counterpart},
         )
