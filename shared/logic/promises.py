@@ -627,11 +627,6 @@ def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
     ]
 
 
-def sides(promise: Mapping[str, Any]) -> Sequence[tuple[Role, str]]:
-    """The app-user sides of a promise (role, user id)."""
-    return _user_sides(promise)
-
-
 # --- erasure -----------------------------------------------------------------------------------
 
 
