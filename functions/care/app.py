@@ -259,19 +259,23 @@ def list_my_cares(
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name=f"cares-{status}")
     current = cares.load_cares(user_id)
-    if status == "active":
-        by_id = {c["careId"]: c for c in current.cares}
-        ordered = [by_id[i] for i in current.active_order()]
-    else:
-        archived = [c for c in current.cares if c.get("status") == "archived"]
-        ordered = sorted(archived, key=lambda c: _sort_key(c, "archived"))
+    # Active cares by rank; archived ones last archived first.
+    newest_first = status == "archived"
+    listed = [c for c in current.cares if c.get("status") == status]
+    ordered = sorted(listed, key=lambda c: _sort_key(c, status), reverse=newest_first)
     # The whole list is one Query; the cursor holds the sort key of the last care shown, so the
     # next page starts after it even if that care moved or was archived meanwhile.
-    keys_ = [_sort_key(c, status) for c in ordered]
     offset = 0
     if start is not None:
         after = tuple(start.get("after", ()))
-        offset = next((i for i, k in enumerate(keys_) if k > after), len(keys_))
+        offset = next(
+            (
+                i
+                for i, c in enumerate(ordered)
+                if (_sort_key(c, status) < after if newest_first else _sort_key(c, status) > after)
+            ),
+            len(ordered),
+        )
     page = ordered[offset : offset + limit]
     more = offset + limit < len(ordered)
     return Page[Care](
@@ -285,12 +289,10 @@ def list_my_cares(
 
 
 def _sort_key(care: dict[str, Any], status: str) -> tuple[str, str]:
-    """Where a care sits in its list: by rank, or last archived first (inverted timestamp)."""
+    """Where a care sits in its list: its rank (active) or when it was archived, then its id."""
     if status == "active":
         return (f"{int(care.get('rank') or 0):06d}", str(care["careId"]))
-    archived_at = str(care.get("archivedAt", ""))
-    inverted = "".join(chr(0x7E - ord(ch) + 0x20) if " " <= ch <= "~" else ch for ch in archived_at)
-    return (inverted, "".join(chr(0x7E - ord(ch) + 0x20) for ch in str(care["careId"])))
+    return (str(care.get("archivedAt", "")), str(care["careId"]))
 
 
 @app.get(

@@ -201,6 +201,27 @@ def _assessment_response(kept: dict[str, Any]) -> Response[Assessment]:
     return json_response(201, Assessment.model_validate(kept).model_dump(by_alias=True, mode="json"))
 
 
+def _assess_once(
+    promise_id: str, payload: dict[str, Any], idempotency_key: str | None, *, self_assessment: bool
+) -> Response[Assessment]:
+    user_id = app.user.user_id
+
+    def produce() -> Response[Any]:
+        kept = log.assess(user_id, promise_id, payload, utc_now(), self_assessment=self_assessment)
+        if not self_assessment:
+            metrics.add_metric(name="PromisesAssessed", unit="Count", value=1)
+        return _assessment_response(kept)
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation=f"{'self-assess' if self_assessment else 'assess'}:{promise_id}",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
 @app.post(
     "/v1/me/promises/<promiseId>/assessment",
     summary="As the customer: what the promise was worth to me (once, after completion is reported)",
@@ -211,22 +232,8 @@ def assess(
     assessment: Annotated[AssessmentInput, Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Assessment]:
-    user_id = app.user.user_id
     payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    def produce() -> Response[Any]:
-        kept = log.assess(user_id, promise_id, payload, utc_now(), self_assessment=False)
-        metrics.add_metric(name="PromisesAssessed", unit="Count", value=1)
-        return _assessment_response(kept)
-
-    return idempotent(
-        context=app.lambda_context,
-        user_id=user_id,
-        operation=f"assess:{promise_id}",
-        key=idempotency_key,
-        payload=payload,
-        produce=produce,
-    )
+    return _assess_once(promise_id, payload, idempotency_key, self_assessment=False)
 
 
 @app.post(
@@ -239,20 +246,8 @@ def self_assess(
     assessment: Annotated[SelfAssessmentInput, Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Assessment]:
-    user_id = app.user.user_id
     payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    def produce() -> Response[Any]:
-        return _assessment_response(log.assess(user_id, promise_id, payload, utc_now(), self_assessment=True))
-
-    return idempotent(
-        context=app.lambda_context,
-        user_id=user_id,
-        operation=f"self-assess:{promise_id}",
-        key=idempotency_key,
-        payload=payload,
-        produce=produce,
-    )
+    return _assess_once(promise_id, payload, idempotency_key, self_assessment=True)
 
 
 @app.post(

@@ -35,6 +35,7 @@ from shared.domain.timeutil import parse_rfc3339, to_rfc3339
 from shared.store import care_links
 from shared.store import keys as store_keys
 from shared.store import promises as store
+from shared.store.notifications import inbox_put
 from shared.store.transaction import Transaction, TransactionCancelled
 
 # Acts that may revise the conditions of satisfaction or the due time.
@@ -183,8 +184,6 @@ def _notice(promise: Mapping[str, Any], actor_id: str, act: str, opening: bool) 
 def _inbox(notice: Notice | None, at: str) -> list[dict[str, Any]]:
     if notice is None:
         return []
-    from shared.store.notifications import inbox_put
-
     return [
         inbox_put(
             notice.user_id, kind="promise", title=notice.title, body=notice.body, data=notice.data, at=at

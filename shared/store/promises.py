@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.domain.errors import ServiceUnavailable
 from shared.store import keys
 from shared.store.table import (
     deserialize,
@@ -251,6 +252,9 @@ def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | No
         response = dynamodb().batch_get_item(
             RequestItems={table_name(): {"Keys": wanted, "ConsistentRead": True}}
         )
+    if response.get("UnprocessedKeys"):
+        # Only throttling leaves two small keys unread; never answer "no such handle" for it.
+        raise ServiceUnavailable("The database is busy; retry shortly.", retry_after_seconds=2)
     owner = None
     profile = None
     for raw in response.get("Responses", {}).get(table_name(), []):
@@ -259,7 +263,6 @@ def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | No
             owner = str(item["owner"])
         elif item["SK"] == keys.PROFILE_SK:
             profile = item
-    # Two small keys never exceed BatchGetItem's limits, so nothing is left unprocessed.
     return owner, profile
 
 
