@@ -1,7 +1,5 @@
 """Care discovery: question sets, reflections, cares, their history and the care map."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints

@@ -1,7 +1,5 @@
 """Base model and shapes shared by every route (pages, problems)."""
 
-from __future__ import annotations
-
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError

@@ -1,8 +1,6 @@
 """The account export document (GDPR art. 20): every item of mine, grouped by kind."""
 
-from __future__ import annotations
-
-from typing import Any
+from typing import Any, Self
 
 from pydantic import Field
 
@@ -42,9 +40,7 @@ class AccountExport(ApiModel):
     )
 
     @classmethod
-    def from_items(
-        cls, user_id: str, exported_at: str, grouped: dict[str, list[dict[str, Any]]]
-    ) -> AccountExport:
+    def from_items(cls, user_id: str, exported_at: str, grouped: dict[str, list[dict[str, Any]]]) -> Self:
         """Build the document from items grouped by their `entity`."""
         rest = dict(grouped)
         profiles = rest.pop("profile", [])

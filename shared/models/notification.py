@@ -1,7 +1,5 @@
 """The inbox: notifications sent to me (reminders, nudges, promise moves waiting for me)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """The profile and device models."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -1,9 +1,7 @@
 """The promise log: promises, moves, assessments and the journey."""
 
-from __future__ import annotations
-
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
@@ -227,7 +225,7 @@ class Journey(ApiModel):
     months: list[JourneyMonth]
 
     @model_validator(mode="after")
-    def _ordered(self) -> Journey:
+    def _ordered(self) -> Self:
         if self.from_month > self.to_month:
             raise ValueError("from is after to")
         return self
