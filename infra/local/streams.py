@@ -38,24 +38,38 @@ class StreamSource:
 
 
 def stream_sources(template: Template) -> list[StreamSource]:
-    """Every `Type: DynamoDB` event of the template's functions."""
+    """Every event source mapping of the template that feeds a function from the table's stream.
+
+    The template declares them as `AWS::Lambda::EventSourceMapping` resources (a SAM
+    `Type: DynamoDB` event would grant the function every stream in the account), with
+    `FunctionName: !Ref <function>` and `EventSourceArn: !GetAtt <table>.StreamArn`.
+    """
+    functions = set(template.resources_of_type("AWS::Serverless::Function"))
     sources = []
-    for function in template.functions():
-        events = template.function_properties(function.logical_id).get("Events", {})
-        for event in events.values():
-            if event.get("Type") != "DynamoDB":
-                continue
-            props = event.get("Properties", {})
-            filters = props.get("FilterCriteria", {}).get("Filters", [])
-            sources.append(
-                StreamSource(
-                    function=function.logical_id,
-                    batch_size=int(props.get("BatchSize", 100)),
-                    max_retries=int(props.get("MaximumRetryAttempts", 2)),
-                    patterns=tuple(json.loads(f["Pattern"]) for f in filters),
-                )
+    for logical_id, mapping in template.resources_of_type("AWS::Lambda::EventSourceMapping").items():
+        props = mapping["Properties"]
+        target = props.get("FunctionName")
+        function = target.get("Ref") if isinstance(target, dict) else None
+        if function not in functions or not _is_table_stream(props.get("EventSourceArn"), template):
+            raise ValueError(
+                f"{logical_id}: the local stack feeds only a template function from the table's stream"
             )
+        filters = props.get("FilterCriteria", {}).get("Filters", [])
+        sources.append(
+            StreamSource(
+                function=str(function),
+                batch_size=int(props.get("BatchSize", 100)),
+                max_retries=int(props.get("MaximumRetryAttempts", 2)),
+                patterns=tuple(json.loads(f["Pattern"]) for f in filters),
+            )
+        )
     return sources
+
+
+def _is_table_stream(arn: Any, template: Template) -> bool:
+    tables = template.resources_of_type("AWS::DynamoDB::Table")
+    target = arn.get("Fn::GetAtt") if isinstance(arn, dict) else None
+    return isinstance(target, list) and target[0] in tables and target[1:] == ["StreamArn"]
 
 
 def matches(pattern: Mapping[str, Any], value: Any) -> bool:

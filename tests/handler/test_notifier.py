@@ -136,12 +136,38 @@ def test_a_record_whose_devices_cannot_be_read_is_retried_alone(
 
 def test_the_template_feeds_the_notifier_new_notifications_only() -> None:
     """The event source filter is what keeps every other table write away from this function."""
-    (event,) = load().function_properties("NotifierFunction")["Events"].values()
-    assert event["Type"] == "DynamoDB"
-    props = event["Properties"]
+    template = load()
+    (mapping,) = template.resources_of_type("AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": "NotifierFunction"}
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["AppTable", "StreamArn"]}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["NotifierFailures", "Arn"]
+    }
     (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
     assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["notification"]}}}}
+
+
+def test_the_notifier_may_read_this_tables_stream_and_no_other() -> None:
+    """SAM's `Type: DynamoDB` event would attach AWSLambdaDynamoDBExecutionRole: every stream (`*`)."""
+    template = load()
+    for logical_id in template.resources_of_type("AWS::Serverless::Function"):
+        events = template.function_properties(logical_id).get("Events", {}).values()
+        assert not [e for e in events if e["Type"] in ("DynamoDB", "Kinesis", "SQS")], logical_id
+    (policy,) = template.function_properties("NotifierFunction")["Policies"]
+    stream_statements = [
+        s
+        for s in policy["Statement"]
+        if any(a.startswith("dynamodb:") and "Stream" in a for a in s["Action"])
+    ]
+    assert [s["Resource"] for s in stream_statements] == [{"Fn::Sub": "${AppTable.Arn}/stream/*"}]
+    assert set(stream_statements[0]["Action"]) == {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
 
 
 def test_preferences_hold_back_pushes_but_never_the_inbox(

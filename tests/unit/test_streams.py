@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.local.streams import StreamPoller, StreamSource, matches, stream_sources
-from infra.local.template import load
+from infra.local.template import Template, load
 
 NOTIFICATIONS = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["notification"]}}}}
 
@@ -46,7 +46,42 @@ def test_matchers() -> None:
 def test_the_template_declares_the_notifiers_source() -> None:
     (source,) = [s for s in stream_sources(load()) if s.function == "NotifierFunction"]
     assert source.patterns == (NOTIFICATIONS,)
-    assert source.batch_size == 25
+    assert (source.batch_size, source.max_retries) == (25, 5)
+
+
+def _mapping(function: Any, source: Any) -> Template:
+    return Template(
+        {
+            "Resources": {
+                "Fn": {"Type": "AWS::Serverless::Function", "Properties": {}},
+                "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+                "Feed": {
+                    "Type": "AWS::Lambda::EventSourceMapping",
+                    "Properties": {"FunctionName": function, "EventSourceArn": source},
+                },
+            }
+        }
+    )
+
+
+def test_a_mapping_defaults_like_lambda() -> None:
+    (source,) = stream_sources(_mapping({"Ref": "Fn"}, {"Fn::GetAtt": ["Table", "StreamArn"]}))
+    assert source == StreamSource("Fn", batch_size=100, max_retries=2, patterns=())
+
+
+@pytest.mark.parametrize(
+    ("function", "source"),
+    [
+        ({"Ref": "Fn"}, {"Fn::GetAtt": ["Queue", "Arn"]}),
+        ({"Ref": "Fn"}, "arn:aws:dynamodb:us-east-1:123456789012:table/other/stream/x"),
+        ("some-function-name", {"Fn::GetAtt": ["Table", "StreamArn"]}),
+        ({"Ref": "Queue"}, {"Fn::GetAtt": ["Table", "StreamArn"]}),
+    ],
+)
+def test_the_local_stack_refuses_a_mapping_it_cannot_feed(function: Any, source: Any) -> None:
+    with pytest.raises(ValueError, match="Feed"):
+        stream_sources(_mapping(function, source))
 
 
 class FakeStreams:
