@@ -14,9 +14,10 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
+from bench.child import child_env, ms
 from bench.lambda_env import lambda_environment
 from bench.scenarios import Context, Report, Table, scenario
-from bench.scenarios.cold_import import BASELINE, Subject, _child_env, _measure, _ms
+from bench.scenarios.cold_import import BASELINE, Subject, measure
 from infra.local.template import load
 
 # Each run without bytecode takes about a second: fewer runs than `cold-import`.
@@ -36,12 +37,12 @@ def bytecode(ctx: Context) -> Report:
         without_pyc = {"PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"}
         pairs = [
             (
-                Subject(label, modules, _child_env(env)),
-                Subject(f"{label} (from source)", modules, {**_child_env(env), **without_pyc}),
+                Subject(label, modules, child_env(env)),
+                Subject(f"{label} (from source)", modules, {**child_env(env), **without_pyc}),
             )
             for label, modules, env in targets
         ]
-        _measure([s for pair in pairs for s in pair], runs)
+        measure([s for pair in pairs for s in pair], runs)
 
     table = Table(
         f"Cold import with and without bytecode, median of {runs} fresh processes each",
@@ -55,16 +56,16 @@ def bytecode(ctx: Context) -> Report:
         table.rows.append(
             [
                 shipped.label,
-                _ms(shipped.median),
-                _ms(source.median),
-                _ms(saved),
+                ms(shipped.median),
+                ms(source.median),
+                ms(saved),
                 round(source.median / shipped.median, 2),
             ]
         )
         data[shipped.label] = {
-            "with_bytecode_ms": _ms(shipped.median),
-            "from_source_ms": _ms(source.median),
-            "saved_ms": _ms(saved),
+            "with_bytecode_ms": ms(shipped.median),
+            "from_source_ms": ms(source.median),
+            "saved_ms": ms(saved),
         }
     return Report(
         [table],

@@ -10,16 +10,14 @@ with the baseline and the functions interleaved so that machine noise hits them 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.child import ChildFailed, child_env, ms, run_child
 from bench.lambda_env import lambda_environment
 from bench.scenarios import Context, Report, Table, scenario
-from infra.local.template import ROOT, load
+from infra.local.template import load
 
 BUDGET = 1.15
 WARMUP_ROUNDS = 2  # unmeasured: writes the .pyc files and warms the page cache
@@ -77,34 +75,20 @@ class Subject:
         return statistics.median(self.seconds)
 
 
-def _child_env(lambda_env: dict[str, str]) -> dict[str, str]:
-    # Only what Lambda would set, plus what the interpreter needs to start: no host AWS config.
-    keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "SYSTEMROOT") if k in os.environ}
-    return {**keep, **lambda_env}
-
-
 def _import_once(subject: Subject) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(FORBIDDEN), *subject.modules],
-        cwd=ROOT,
-        env=subject.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-    if done.returncode != 0 or not lines:
-        errors = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-        subject.error = errors[-1]
+    try:
+        result = run_child(_CHILD, [json.dumps(FORBIDDEN), *subject.modules], subject.env)
+    except ChildFailed as failed:
+        subject.error = str(failed)
         return
-    result = json.loads(lines[-1].removeprefix("BENCH-RESULT "))
     subject.seconds.append(result["seconds"])
     subject.module_count = result["modules"]
     subject.packages = set(result["packages"])
     subject.loaded.update(result["loaded"])
 
 
-def _measure(subjects: list[Subject], runs: int) -> None:
+def measure(subjects: list[Subject], runs: int) -> None:
+    """Import each subject `runs` times in fresh processes, interleaved, after unmeasured warm-ups."""
     for round_no in range(WARMUP_ROUNDS + runs):
         # Rotate the order each round so no subject always runs right after another.
         shift = round_no % len(subjects)
@@ -117,21 +101,17 @@ def _measure(subjects: list[Subject], runs: int) -> None:
                 subject.seconds.pop()
 
 
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
-
-
 @scenario("cold-import")
 def cold_import(ctx: Context) -> Report:
     """Fresh-process import time of each function's module vs. its libraries (budget x1.15)."""
     functions = load().functions()
-    baseline = Subject("libraries (baseline)", BASELINE, _child_env(lambda_environment(functions[0])))
+    baseline = Subject("libraries (baseline)", BASELINE, child_env(lambda_environment(functions[0])))
     lazy = Subject("libraries, lazy `import pydantic` (reference)", LAZY_BASELINE, baseline.env)
     in_use = Subject("libraries in use: + one model, validating resolver (reference)", IN_USE, baseline.env)
     subjects = [baseline, lazy, in_use] + [
-        Subject(f.module, (f.module,), _child_env(lambda_environment(f))) for f in functions
+        Subject(f.module, (f.module,), child_env(lambda_environment(f))) for f in functions
     ]
-    _measure(subjects, ctx.runs)
+    measure(subjects, ctx.runs)
     if baseline.error is not None:
         raise RuntimeError(f"the libraries themselves do not import: {baseline.error}")
 
@@ -160,9 +140,9 @@ def cold_import(ctx: Context) -> Report:
         table.rows.append(
             [
                 subject.label,
-                _ms(subject.median),
-                _ms(min(subject.seconds)),
-                _ms(max(subject.seconds)),
+                ms(subject.median),
+                ms(min(subject.seconds)),
+                ms(max(subject.seconds)),
                 round(ratio, 3),
                 subject.module_count,
                 ", ".join(forbidden) or "none",
@@ -170,10 +150,10 @@ def cold_import(ctx: Context) -> Report:
             ]
         )
         data[subject.label] = {
-            "median_ms": _ms(subject.median),
-            "min_ms": _ms(min(subject.seconds)),
-            "max_ms": _ms(max(subject.seconds)),
-            "samples_ms": [_ms(s) for s in subject.seconds],
+            "median_ms": ms(subject.median),
+            "min_ms": ms(min(subject.seconds)),
+            "max_ms": ms(max(subject.seconds)),
+            "samples_ms": [ms(s) for s in subject.seconds],
             "ratio": round(ratio, 4),
             "within_budget": ok,
             "modules_loaded": subject.module_count,

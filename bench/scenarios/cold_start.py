@@ -17,18 +17,16 @@ import logging
 import os
 import socket
 import statistics
-import subprocess
-import sys
 from typing import Any
 from unittest import mock
 
+from bench.child import ChildFailed, child_env, ms, run_child
 from bench.lambda_env import REGION, lambda_environment
 from bench.scenarios import Context, Report, Table, scenario
-from bench.scenarios.cold_import import _child_env
 from bench.scenarios.profile_requests import SEED_PROFILE, http_event
 from bench.table import create_app_table
 from infra.local.emulator import Emulator
-from infra.local.template import ROOT, load
+from infra.local.template import load
 
 MAX_RUNS = 11
 # (function module, method, path, body): one route per API function, read routes plus one write.
@@ -82,24 +80,14 @@ def _free_port() -> int:
 
 def _run_child(module: str, env: dict[str, str], event: dict[str, Any]) -> dict[str, Any]:
     request = {"module": module, "event": event, "function_name": env["AWS_LAMBDA_FUNCTION_NAME"]}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD],
-        input=json.dumps(request),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-    if done.returncode != 0 or not lines:
-        errors = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-        raise RuntimeError(f"{module}: {errors[-1]}")
-    return dict(json.loads(lines[-1].removeprefix("BENCH-RESULT ")))
+    try:
+        return run_child(_CHILD, [], env, stdin=json.dumps(request))
+    except ChildFailed as failed:
+        raise RuntimeError(f"{module}: {failed}") from None
 
 
-def _ms(values: list[float]) -> float:
-    return round(statistics.median(values) * 1000, 1)
+def _median_ms(values: list[float]) -> float:
+    return ms(float(statistics.median(values)))
 
 
 @scenario("cold-start")
@@ -121,7 +109,7 @@ def cold_start(ctx: Context) -> Report:
             create_app_table()
 
         def env_of(module: str) -> dict[str, str]:
-            return {**_child_env(lambda_environment(functions[module])), "AWS_ENDPOINT_URL": emulator.url}
+            return {**child_env(lambda_environment(functions[module])), "AWS_ENDPOINT_URL": emulator.url}
 
         # The person the requests are made for, with a profile (their first request would be PUT).
         _run_child(
@@ -148,10 +136,10 @@ def cold_start(ctx: Context) -> Report:
         statuses = sorted({status for r in results for status in r["statuses"]})
         if any(status >= 500 for status in statuses):
             raise RuntimeError(f"{method} {path} answered {statuses}")
-        imported = _ms([r["import"] for r in results])
-        first = _ms([r["first"] for r in results])
-        warm = _ms([r["warm"] for r in results])
-        cold = _ms([r["import"] + r["first"] for r in results])
+        imported = _median_ms([r["import"] for r in results])
+        first = _median_ms([r["first"] for r in results])
+        warm = _median_ms([r["warm"] for r in results])
+        cold = _median_ms([r["import"] + r["first"] for r in results])
         route = f"{method} {path}"
         table.rows.append([module, route, "/".join(map(str, statuses)), imported, first, warm, cold])
         data[f"{module} {route}"] = {
