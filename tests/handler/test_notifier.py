@@ -149,27 +149,6 @@ def test_the_template_feeds_the_notifier_new_notifications_only() -> None:
     assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["notification"]}}}}
 
 
-def test_the_notifier_may_read_this_tables_stream_and_no_other() -> None:
-    """SAM's `Type: DynamoDB` event would attach AWSLambdaDynamoDBExecutionRole: every stream (`*`)."""
-    template = load()
-    for logical_id in template.resources_of_type("AWS::Serverless::Function"):
-        events = template.function_properties(logical_id).get("Events", {}).values()
-        assert not [e for e in events if e["Type"] in ("DynamoDB", "Kinesis", "SQS")], logical_id
-    (policy,) = template.function_properties("NotifierFunction")["Policies"]
-    stream_statements = [
-        s
-        for s in policy["Statement"]
-        if any(a.startswith("dynamodb:") and "Stream" in a for a in s["Action"])
-    ]
-    assert [s["Resource"] for s in stream_statements] == [{"Fn::Sub": "${AppTable.Arn}/stream/*"}]
-    assert set(stream_statements[0]["Action"]) == {
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams",
-    }
-
-
 def test_preferences_hold_back_pushes_but_never_the_inbox(
     aws: Aws, ana: Person, bea: Person, pushes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,110 @@
+"""Least privilege, read from template.yaml: each function has its own role and nothing more.
+
+SAM's generated roles carry AWS managed policies whose resources are `*` (logs of every group;
+every stream in the account for a `Type: DynamoDB` event). So every function names an explicit
+role, and these checks keep it that way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.local.template import load
+
+TEMPLATE = load()
+FUNCTIONS = sorted(TEMPLATE.resources_of_type("AWS::Serverless::Function"))
+# X-Ray has no resource-level permissions: the one grant on "*".
+TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+STREAM_READS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
+
+def _role_of(function: str) -> tuple[str, dict[str, Any]]:
+    props = TEMPLATE.function_properties(function)
+    role = props.get("Role")
+    assert isinstance(role, dict), f"{function} has no explicit Role: SAM would attach managed policies"
+    (logical_id, attribute) = role["Fn::GetAtt"]
+    assert attribute == "Arn"
+    return logical_id, TEMPLATE.resource(logical_id)
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    (policy,) = role["Properties"]["Policies"]
+    return list(policy["PolicyDocument"]["Statement"])
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_has_its_own_role_assumed_by_lambda_only(function: str) -> None:
+    logical_id, role = _role_of(function)
+    assert role["Type"] == "AWS::IAM::Role"
+    assert "Policies" not in TEMPLATE.resource(function)["Properties"], "SAM ignores Policies beside a Role"
+    assert "ManagedPolicyArns" not in role["Properties"]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    users = [f for f in FUNCTIONS if _role_of(f)[0] == logical_id]
+    assert users == [function]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_writes_only_to_its_own_log_group(function: str) -> None:
+    log_group = TEMPLATE.function_properties(function)["LoggingConfig"]["LogGroup"]["Ref"]
+    logs = [
+        s
+        for s in _statements(_role_of(function)[1])
+        if any(a.startswith("logs:") for a in _as_list(s["Action"]))
+    ]
+    assert logs == [
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+        }
+    ]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_only_tracing_is_granted_on_every_resource(function: str) -> None:
+    for statement in _statements(_role_of(function)[1]):
+        assert statement["Effect"] == "Allow"
+        actions = set(_as_list(statement["Action"]))
+        assert not [a for a in actions if "*" in a], f"{function}: a wildcard action in {statement['Sid']}"
+        if "*" in _as_list(statement["Resource"]):
+            assert actions == TRACING, f"{function}: {statement['Sid']} is granted on every resource"
+
+
+def test_no_function_uses_a_sam_event_that_attaches_a_managed_policy() -> None:
+    for function in FUNCTIONS:
+        events = TEMPLATE.function_properties(function).get("Events", {}).values()
+        assert not [e for e in events if e["Type"] in ("DynamoDB", "Kinesis", "SQS", "MSK", "MQ")], function
+
+
+def test_the_notifier_may_read_this_tables_stream_and_no_other() -> None:
+    statements = _statements(_role_of("NotifierFunction")[1])
+    stream = [s for s in statements if set(_as_list(s["Action"])) & set(STREAM_READS)]
+    assert stream == [
+        {
+            "Sid": "ReadTheTableStream",
+            "Effect": "Allow",
+            "Action": STREAM_READS,
+            "Resource": {"Fn::Sub": "${AppTable.Arn}/stream/*"},
+        }
+    ]
+    others = [f for f in FUNCTIONS if f != "NotifierFunction"]
+    for function in others:
+        actions = {a for s in _statements(_role_of(function)[1]) for a in _as_list(s["Action"])}
+        assert not set(STREAM_READS) & actions, function
