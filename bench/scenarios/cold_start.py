@@ -72,6 +72,18 @@ print("BENCH-RESULT " + json.dumps({
 """
 
 
+# Also in a child: how much of a first request is creating the DynamoDB client.
+_CLIENT_CHILD = """
+import json, sys, time
+__import__(sys.argv[1])
+from shared.store.table import dynamodb
+started = time.perf_counter()
+dynamodb()
+print("BENCH-RESULT " + json.dumps({"client": time.perf_counter() - started}))
+"""
+CLIENT_MODULE = "functions.profile.app"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -119,11 +131,13 @@ def cold_start(ctx: Context) -> Report:
         )
 
         samples: dict[tuple[str, str, str], list[dict[str, Any]]] = {r[:3]: [] for r in ROUTES}
+        client: list[float] = []
         for _ in range(runs):
             for module, method, path, body in ROUTES:
                 samples[(module, method, path)].append(
                     _run_child(module, env_of(module), http_event(method, path, body))
                 )
+            client.append(run_child(_CLIENT_CHILD, [CLIENT_MODULE], env_of(CLIENT_MODULE))["client"])
     finally:
         emulator.stop()
 
@@ -131,7 +145,7 @@ def cold_start(ctx: Context) -> Report:
         f"Cold start on moto's server, median of {runs} fresh processes each",
         ["function", "route", "status", "import ms", "first request ms", "warm request ms", "cold start ms"],
     )
-    data: dict[str, Any] = {"runs": runs}
+    data: dict[str, Any] = {"runs": runs, "dynamodb_client_ms": _median_ms(client)}
     for (module, method, path), results in samples.items():
         statuses = sorted({status for r in results for status in r["statuses"]})
         if any(status >= 500 for status in statuses):
@@ -154,6 +168,7 @@ def cold_start(ctx: Context) -> Report:
         data,
         notes=[
             "first request - warm request = once per process: DynamoDB client, schemas, route validation",
+            f"creating the DynamoDB client alone, after the import: {_median_ms(client)} ms (median)",
             "moto's server answers on loopback: DynamoDB's own latency is not in these figures",
         ],
     )
