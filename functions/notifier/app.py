@@ -52,7 +52,7 @@ def push_notification(record: DynamoDBRecord) -> None:
         metrics.add_metric(name="PushesFailed", unit="Count", value=report.failed)
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """A batch of stream records; answers the ones to retry (ReportBatchItemFailures)."""

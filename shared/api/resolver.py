@@ -155,9 +155,9 @@ def _raw(response: Response[str]) -> dict[str, Any]:
 def lambda_entry(app: App) -> Handler:
     """The function's `lambda_handler`: logging context, metrics flush, guard, then routing."""
 
-    @metrics.log_metrics
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return guard_request(event) or app.resolve(event, context)
 
-    return lambda_handler
+    # ColdStart: one count per new execution environment, by function name (a dimension).
+    return metrics.log_metrics(lambda_handler, capture_cold_start_metric=True)

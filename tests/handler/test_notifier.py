@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
 from botocore.exceptions import ClientError
 
 from functions.notifier.app import lambda_handler as notifier_handler
@@ -180,3 +181,18 @@ def test_preferences_hold_back_pushes_but_never_the_inbox(
     monkeypatch.setattr("functions.notifier.app.utc_now", lambda: datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     assert _invoke([_record(item)]) == {"batchItemFailures": []}
     assert len(pushes) == 1
+
+
+def test_the_notifier_counts_one_cold_start_per_process(
+    aws: Aws, ana: Person, bea: Person, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_promise(ana, bea)
+    (item,) = _new_items(aws, "notification")
+    capsys.readouterr()
+    monkeypatch.setattr(cold_start, "is_cold_start", True)
+
+    assert _invoke([_record(item, seq=1)]) == {"batchItemFailures": []}
+    assert _invoke([_record(item, seq=2)]) == {"batchItemFailures": []}
+
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert len([b for b in blobs if "_aws" in b and "ColdStart" in b]) == 1
