@@ -18,7 +18,7 @@ from typing import Any
 from shared.domain.cares import LinkKind, LinkStatus, counter_deltas
 from shared.domain.errors import FieldError, InvalidInput
 from shared.store import keys
-from shared.store.table import key, serialize, table_name
+from shared.store.table import key, new_item_put, serialize, table_name
 
 ITEMS_PER_CARE = 2
 
@@ -63,15 +63,7 @@ def link(
             "linkedAt": at,
             **(extra(care_id) if extra else {}),
         }
-        items.append(
-            {
-                "Put": {
-                    "TableName": table_name(),
-                    "Item": serialize(link_item),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            }
-        )
+        items.append(new_item_put(link_item))
     return items
 
 

@@ -12,22 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.domain.cares import COUNTER_FIELDS
 from shared.domain.errors import Conflict, FieldError, InvalidInput
 from shared.store import keys, reflections
 from shared.store.table import (
-    cancellation_codes,
     deserialize,
     dynamodb,
-    error_code,
     key,
+    new_item_put,
     query_prefix,
     serialize,
     table_name,
     throttling_as_unavailable,
 )
+from shared.store.transaction import Transaction, TransactionCancelled
 
 PUBLIC_FIELDS = (
     "careId",
@@ -139,7 +137,7 @@ def save_cares(
     the read is a 409 (read again and retry).
     """
     pk = keys.user_pk(user_id)
-    actions: list[dict[str, Any]] = []
+    transaction = Transaction()
     for write in writes:
         next_revision = (write.expected_revision or 0) + 1
         if write.expected_revision is None:
@@ -150,17 +148,9 @@ def save_cares(
                 **write.fields,
                 "revision": 1,
             }
-            actions.append(
-                {
-                    "Put": {
-                        "TableName": table_name(),
-                        "Item": serialize(item),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                }
-            )
+            transaction.add("cares", [new_item_put(item)])
         else:
-            actions.append({"Update": _care_update(pk, write, next_revision)})
+            transaction.add("cares", [{"Update": _care_update(pk, write, next_revision)}])
         revision = {
             "PK": pk,
             "SK": keys.care_revision_sk(write.care_id, next_revision),
@@ -169,29 +159,15 @@ def save_cares(
             "revision": next_revision,
             **write.revision,
         }
-        actions.append(
-            {
-                "Put": {
-                    "TableName": table_name(),
-                    "Item": serialize(revision),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            }
-        )
+        transaction.add("revisions", [new_item_put(revision)])
     if ranking_version is not None:
-        actions.append({"Put": _ranking_put(pk, ranking_version)})
-    check_at = None
+        transaction.add("ranking", [{"Put": _ranking_put(pk, ranking_version)}])
     if source_reflection_id is not None:
-        check_at = len(actions)
-        actions.append(reflections.reflection_exists_check(user_id, source_reflection_id))
+        transaction.add("source", [reflections.reflection_exists_check(user_id, source_reflection_id)])
     try:
-        with throttling_as_unavailable():
-            dynamodb().transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-    except ClientError as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise
-        codes = cancellation_codes(error)
-        if check_at is not None and check_at < len(codes) and codes[check_at] == "ConditionalCheckFailed":
+        transaction.commit()
+    except TransactionCancelled as error:
+        if error.failed_on("source"):
             raise InvalidInput(
                 "The source reflection is not one of yours.",
                 [FieldError("body", "sourceReflectionId", "not_found", "must be one of your reflections")],

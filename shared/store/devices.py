@@ -17,8 +17,8 @@ from shared.store.table import (
     dynamodb,
     error_code,
     key,
+    put_new_item,
     query_prefix,
-    serialize,
     table_name,
     throttling_as_unavailable,
 )
@@ -64,10 +64,7 @@ def add_device(user_id: str, device: dict[str, Any]) -> dict[str, Any]:
         "entity": "device",
         **device,
     }
-    with throttling_as_unavailable():
-        dynamodb().put_item(
-            TableName=table_name(), Item=serialize(item), ConditionExpression="attribute_not_exists(PK)"
-        )
+    put_new_item(item)
     return _public(item)
 
 

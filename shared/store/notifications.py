@@ -14,9 +14,8 @@ from shared.domain.ids import new_id
 from shared.domain.timeutil import parse_rfc3339
 from shared.store import keys
 from shared.store.table import (
+    new_item_put,
     query_prefix,
-    serialize,
-    table_name,
 )
 
 _PUBLIC = ("notificationId", "kind", "title", "body", "data", "createdAt", "readAt")
@@ -48,13 +47,7 @@ def inbox_put(
         "createdAt": at,
         "expiresAt": int(expires_at.timestamp()),
     }
-    return {
-        "Put": {
-            "TableName": table_name(),
-            "Item": serialize(item),
-            "ConditionExpression": "attribute_not_exists(PK)",
-        }
-    }
+    return new_item_put(item)
 
 
 def list_notifications(

@@ -5,20 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.domain.errors import Conflict, PreconditionFailed
 from shared.store import keys
 from shared.store.table import (
-    cancellation_codes,
     deserialize,
     dynamodb,
-    error_code,
     key,
+    new_item_put,
     serialize,
     table_name,
     throttling_as_unavailable,
 )
+from shared.store.transaction import Transaction, TransactionCancelled
 
 _PUBLIC = (
     "displayName",
@@ -76,46 +74,24 @@ def save_profile(user_id: str, data: dict[str, Any], current: StoredProfile | No
     else:
         profile_put["ConditionExpression"] = "version = :v"
         profile_put["ExpressionAttributeValues"] = {":v": {"N": str(current.version)}}
-    actions: list[dict[str, Any]] = [{"Put": profile_put}]
+    transaction = Transaction()
+    transaction.add("profile", [{"Put": profile_put}])
 
     new_handle = str(data["handle"])
     old_handle = current.handle if current else None
     if new_handle != old_handle:
-        actions.append(
-            {
-                "Put": {
-                    "TableName": table_name(),
-                    "Item": serialize(
-                        {
-                            "PK": keys.handle_pk(new_handle),
-                            "SK": "HANDLE",
-                            "owner": user_id,
-                            "entity": "handle",
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            }
-        )
+        handle = {"PK": keys.handle_pk(new_handle), "SK": "HANDLE", "owner": user_id, "entity": "handle"}
+        transaction.add("handle", [new_item_put(handle)])
         if old_handle:
-            actions.append(
-                {"Delete": {"TableName": table_name(), "Key": key(keys.handle_pk(old_handle), "HANDLE")}}
-            )
-    _transact(actions)
-    return StoredProfile({k: item[k] for k in _PUBLIC if k in item}, version)
-
-
-def _transact(actions: list[dict[str, Any]]) -> None:
+            old = {"Delete": {"TableName": table_name(), "Key": key(keys.handle_pk(old_handle), "HANDLE")}}
+            transaction.add("old-handle", [old])
     try:
-        with throttling_as_unavailable():
-            dynamodb().transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-    except ClientError as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise
-        codes = cancellation_codes(error)
-        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        transaction.commit()
+    except TransactionCancelled as error:
+        if error.failed_on("handle"):
             raise Conflict("That handle is taken.") from error
-        if codes and codes[0] == "ConditionalCheckFailed":
+        if error.failed_on("profile"):
             raise PreconditionFailed("The profile changed since it was read.") from error
         # TransactionConflict: another transaction touched the same items at the same moment.
         raise Conflict("The profile is being changed by another request; retry.") from error
+    return StoredProfile({k: item[k] for k in _PUBLIC if k in item}, version)

@@ -21,6 +21,7 @@ from shared.store.table import (
     dynamodb,
     error_code,
     key,
+    new_item_put,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -59,10 +60,6 @@ def _path(names: dict[str, str], tag: str, dotted: str) -> str:
         names[f"#{tag}_{j}"] = part
         parts.append(f"#{tag}_{j}")
     return ".".join(parts)
-
-
-def _put(item: Mapping[str, Any], condition: str = "attribute_not_exists(PK)") -> dict[str, Any]:
-    return {"Put": {"TableName": table_name(), "Item": serialize(item), "ConditionExpression": condition}}
 
 
 def _update(
@@ -125,7 +122,7 @@ def new_promise(promise: Mapping[str, Any], owner: str | None) -> dict[str, Any]
     }
     if owner:
         item["owner"] = owner
-    return _put(item)
+    return new_item_put(item)
 
 
 def promise_update(promise_id: str, read_version: int, sets: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,7 +151,7 @@ def new_move(
     }
     if owner:
         item["owner"] = owner
-    return _put(item)
+    return new_item_put(item)
 
 
 def new_assessment(
@@ -171,7 +168,7 @@ def new_assessment(
     }
     if owner:
         item["owner"] = owner
-    return _put(item)
+    return new_item_put(item)
 
 
 def _list_keys(user_id: str, role: str, state: str, due_at: str, promise_id: str) -> dict[str, str]:
@@ -193,7 +190,7 @@ def new_membership(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
         **summary,
         **_list_keys(user_id, summary["myRole"], summary["state"], summary["dueAt"], summary["promiseId"]),
     }
-    return _put(item)
+    return new_item_put(item)
 
 
 def membership_update(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:

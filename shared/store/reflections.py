@@ -9,8 +9,8 @@ from shared.store.table import (
     deserialize,
     dynamodb,
     key,
+    put_new_item,
     query_prefix,
-    serialize,
     table_name,
     throttling_as_unavailable,
 )
@@ -30,10 +30,7 @@ def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
         "entity": "reflection",
         **reflection,
     }
-    with throttling_as_unavailable():
-        dynamodb().put_item(
-            TableName=table_name(), Item=serialize(item), ConditionExpression="attribute_not_exists(PK)"
-        )
+    put_new_item(item)
     return _public(item)
 
 

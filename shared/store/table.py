@@ -22,6 +22,7 @@ _client: DynamoDBClient | None = None
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
+_ABSENT = "attribute_not_exists(PK)"
 _THROTTLING = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -94,6 +95,17 @@ def _from_dynamo(value: Any) -> Any:
     if isinstance(value, set):
         return sorted(_from_dynamo(v) for v in value)
     return value
+
+
+def new_item_put(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's Put of a new item: it fails rather than overwrite an existing one."""
+    return {"Put": {"TableName": table_name(), "Item": serialize(item), "ConditionExpression": _ABSENT}}
+
+
+def put_new_item(item: Mapping[str, Any]) -> None:
+    """PutItem of a new item (its key is fresh): an existing one makes it fail, never overwritten."""
+    with throttling_as_unavailable():
+        dynamodb().put_item(TableName=table_name(), Item=serialize(item), ConditionExpression=_ABSENT)
 
 
 def error_code(error: ClientError) -> str:
