@@ -11,10 +11,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from shared.store import care_links
 from shared.store.care_links import Linked
+from tests.handler import test_care
 from tests.handler.test_care import (
     CareCaller,
     care_body,
@@ -24,21 +23,9 @@ from tests.handler.test_care import (
     transact,
     write_reflection,
 )
-from tests.support.aws import Aws
 
-
-@pytest.fixture
-def make_caller(aws: Aws) -> Callable[[], CareCaller]:
-    def make() -> CareCaller:
-        sub, username = aws.create_user()
-        return CareCaller(aws, sub, username)
-
-    return make
-
-
-@pytest.fixture
-def me(make_caller: Callable[[], CareCaller]) -> CareCaller:
-    return make_caller()
+# The callers of test_care, by reference.
+make_caller, me = test_care.make_caller, test_care.me
 
 
 def _counted(

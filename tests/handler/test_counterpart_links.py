@@ -15,8 +15,6 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from functions.promise.app import lambda_handler as promise_handler
 from shared.domain.timeutil import to_rfc3339
 from tests.handler import test_promises
@@ -28,7 +26,6 @@ from tests.handler.test_promises import (
     inbox,
     log_of,
     moved,
-    new_person,
     open_promise,
 )
 from tests.support.aws import Aws, Reply, http_event, invoke
@@ -40,21 +37,12 @@ ONE_WRITE = Counter({"GetItem": 1, "TransactWriteItems": 1})
 
 # The fixture that sets the promise function's clock (2026-03-10T09:00:00Z), shared with test_promises.
 clock = test_promises.clock
-
-
-@pytest.fixture
-def ana(aws: Aws) -> Person:
-    return new_person(aws, "ana")
-
-
-@pytest.fixture
-def bea(aws: Aws) -> Person:
-    return new_person(aws, "bea")
-
-
-@pytest.fixture
-def cai(aws: Aws) -> Person:
-    return new_person(aws, "cai")
+make_person, ana, bea, cai = (
+    test_promises.make_person,
+    test_promises.ana,
+    test_promises.bea,
+    test_promises.cai,
+)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -17,20 +17,14 @@ from infra.local.template import load
 from shared import push
 from shared.store import devices
 from shared.store.table import dynamodb, table_name
-from tests.handler.test_promises import Person, move, new_person, open_promise
+from tests.handler import test_promises
+from tests.handler.test_promises import Person, move, open_promise
 from tests.support.aws import Aws, LambdaContext
 
+# The people of test_promises, by reference.
+make_person, ana, bea = test_promises.make_person, test_promises.ana, test_promises.bea
+
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-11-27T00:00:00.000"
-
-
-@pytest.fixture
-def ana(aws: Aws) -> Person:
-    return new_person(aws, "ana")
-
-
-@pytest.fixture
-def bea(aws: Aws) -> Person:
-    return new_person(aws, "bea")
 
 
 @pytest.fixture

@@ -10,25 +10,16 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from shared.domain.timeutil import to_rfc3339, utc_now
-from tests.handler.test_promises import Person, create_care, moved, new_person, open_promise, opening_body
-from tests.support.aws import Aws
+from tests.handler import test_promises
+from tests.handler.test_promises import Person, create_care, moved, open_promise, opening_body
+
+# The people of test_promises, by reference.
+make_person, ana, bea = test_promises.make_person, test_promises.ana, test_promises.bea
 
 ASSESSMENT = {"value": 5, "enabled": "Hiring went faster"}
 ONE_WRITE = Counter({"GetItem": 1, "TransactWriteItems": 1})
 OPENING = Counter({"BatchGetItem": 1, "TransactWriteItems": 1})
-
-
-@pytest.fixture
-def ana(aws: Aws) -> Person:
-    return new_person(aws, "ana")
-
-
-@pytest.fixture
-def bea(aws: Aws) -> Person:
-    return new_person(aws, "bea")
 
 
 def counted(person: Person, method: str, path: str, **kwargs: Any) -> Counter[str]:
