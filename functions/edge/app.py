@@ -22,4 +22,5 @@ def health() -> Health:
     return Health(status="ok")
 
 
-lambda_handler = lambda_entry(app)
+# Health and 404/405 answers: nothing personal, no one signed in.
+lambda_handler = lambda_entry(app, personal=False)

@@ -14,22 +14,21 @@ from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
-from shared.domain.errors import Conflict, NotFound, PreconditionFailed, ServiceUnavailable
+from shared.domain.errors import NotFound, PreconditionFailed, ServiceUnavailable
 from shared.domain.ids import new_id
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.timeutil import to_rfc3339, utc_now
+from shared.logic import blocks as block_logic
+from shared.models.block import Block, BlockInput
 from shared.models.common import Page, validate_document
 from shared.models.export import AccountExport
 from shared.models.notification import Notification
 from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
 from shared.observability import logger, metrics
 from shared.push import delete_endpoints, register_endpoint
-from shared.store import accounts, devices, notifications, profiles
-from shared.store.identity import delete_sign_in_user
+from shared.store import accounts, blocks, devices, notifications, profiles
 
 app = App()
-
-MAX_DEVICES = 10
 
 
 def _profile_response(stored: profiles.StoredProfile, status: int = 200) -> Response[Profile]:
@@ -68,11 +67,12 @@ def put_me(
     check_if_match(if_match, current.version if current else None)
     if if_none_match and if_none_match.strip() == "*" and current is not None:
         raise PreconditionFailed("A profile exists already.")
-    now = to_rfc3339(utc_now())
+    moment = utc_now()
+    now = to_rfc3339(moment)
     data = profile.model_dump(by_alias=True, mode="json", exclude_none=True)
     data["createdAt"] = current.data["createdAt"] if current else now
     data["updatedAt"] = now
-    stored = profiles.save_profile(user_id, data, current)
+    stored = profiles.save_profile(user_id, data, current, moment)
     metrics.add_metric(
         name="ProfilesCreated" if current is None else "ProfilesReplaced", unit="Count", value=1
     )
@@ -96,9 +96,10 @@ def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -
     )
     validated = validate_document(ProfileInput, merged)
     data = validated.model_dump(by_alias=True, mode="json", exclude_none=True)
+    moment = utc_now()
     data["createdAt"] = current.data["createdAt"]
-    data["updatedAt"] = to_rfc3339(utc_now())
-    return _profile_response(profiles.save_profile(user_id, data, current))
+    data["updatedAt"] = to_rfc3339(moment)
+    return _profile_response(profiles.save_profile(user_id, data, current, moment))
 
 
 @app.delete(
@@ -112,19 +113,12 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
         current = profiles.get_profile(user.user_id)
         check_if_match(if_match, current.version if current else None)
     # Imported here: erasure is rare, and the promise log is not on this function's hot path.
-    from shared.logic.promises import forget_person
+    from shared.logic.accounts import erase_account
 
-    # Shared promises first: they stay in the other person's log, with me anonymised, and stop
-    # being mine, so the search for my items below no longer finds them.
-    anonymised = forget_person(user.user_id)
-    found = accounts.find_items(user.user_id)
-    # Endpoints first: once the device items are gone nothing would name them any more.
-    delete_endpoints(user.user_id, found.endpoint_arns)
-    erased = accounts.delete_items(found)
-    delete_sign_in_user(user.username)
+    erasure = erase_account(user.user_id, user.username, utc_now())
     metrics.add_metric(name="AccountsErased", unit="Count", value=1)
-    metrics.add_metric(name="ItemsErased", unit="Count", value=erased)
-    metrics.add_metric(name="SharedPromisesAnonymised", unit="Count", value=anonymised)
+    metrics.add_metric(name="ItemsErased", unit="Count", value=erasure.items_erased)
+    metrics.add_metric(name="SharedPromisesAnonymised", unit="Count", value=erasure.promises_anonymised)
     return Response(status_code=204, body=None)
 
 
@@ -151,25 +145,35 @@ def register_device(
     payload = device.model_dump(by_alias=True, mode="json")
 
     def produce() -> Response[Any]:
+        # The common cases answered from one Query, before the push service is asked anything:
+        # this install registered already, or no room for another.
         existing, _ = devices.list_devices(user_id)
         for item in existing:
             if item["pushToken"] == device.push_token and item["platform"] == device.platform:
                 return json_response(200, item, {"Location": _device_url(item)})
-        if len(existing) >= MAX_DEVICES:
-            raise Conflict(f"You have {MAX_DEVICES} devices registered; remove one first.")
+        if len(existing) >= devices.MAX_DEVICES:
+            raise devices.DeviceLimitReached()
         endpoint = register_endpoint(user_id, device.platform, device.push_token)
-        created = devices.add_device(
-            user_id,
-            {
-                "deviceId": new_id(),
-                **payload,
-                "createdAt": to_rfc3339(utc_now()),
-                "endpointArn": endpoint.arn if endpoint else None,
-            },
-        )
+        try:
+            stored, created = devices.register_device(
+                user_id,
+                {
+                    "deviceId": new_id(),
+                    **payload,
+                    "createdAt": to_rfc3339(utc_now()),
+                    "endpointArn": endpoint.arn if endpoint else None,
+                },
+            )
+        except devices.DeviceLimitReached:
+            # Lost a race for the last place: the endpoint made for this token serves no one.
+            if endpoint and not endpoint.previous_owner:
+                delete_endpoints(user_id, [endpoint.arn])
+            raise
+        if not created:  # a concurrent registration of the same install won: it is this device
+            return json_response(200, stored, {"Location": _device_url(stored)})
         if endpoint and endpoint.previous_owner:
             _forget_for_previous_owner(endpoint.previous_owner, device)
-        return json_response(201, created, {"Location": _device_url(created)})
+        return json_response(201, stored, {"Location": _device_url(stored)})
 
     return idempotent(
         context=app.lambda_context,
@@ -223,6 +227,57 @@ def remove_my_device(
     return Response(status_code=204, body=None)
 
 
+@app.post(
+    "/v1/me/blocks",
+    summary="Block someone: their requests and offers to me are refused as if my handle did not exist",
+    responses={
+        200: {"description": "Blocked already: the existing block"},
+        201: {"description": "Blocked"},
+        **problem_responses(422),
+    },
+)
+def block_someone(
+    block: Annotated[BlockInput, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Block]:
+    user_id = app.user.user_id
+    payload = block.model_dump(by_alias=True, mode="json")
+
+    def produce() -> Response[Any]:
+        found, created = block_logic.block_person(user_id, block.handle, utc_now())
+        body = Block.model_validate(found).model_dump(by_alias=True, mode="json")
+        return json_response(201 if created else 200, body, {"Location": f"/v1/me/blocks/{found['blockId']}"})
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation="block",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.get("/v1/me/blocks", summary="People I have blocked, oldest first")
+def list_my_blocks(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Block]:
+    user_id = app.user.user_id
+    start = decode_cursor(cursor, user_id=user_id, list_name="blocks")
+    items, last = block_logic.list_blocks(user_id, limit, start)
+    return Page[Block](
+        items=[Block.model_validate(i) for i in items],
+        next_cursor=encode_cursor(last, user_id=user_id, list_name="blocks"),
+    )
+
+
+@app.delete(
+    "/v1/me/blocks/<blockId>",
+    summary="Unblock: their requests and offers reach me again",
+    responses={204: {"description": "Unblocked"}, **problem_responses(404)},
+)
+def unblock(block_id: Annotated[str, path_id("blockId")]) -> Response[None]:
+    blocks.remove_block(app.user.user_id, block_id)
+    return Response(status_code=204, body=None)
+
+
 @app.get("/v1/me/notifications", summary="My inbox: reminders and nudges sent to me, newest first")
 def list_my_notifications(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Notification]:
     user_id = app.user.user_id
@@ -234,4 +289,5 @@ def list_my_notifications(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -
     )
 
 
-lambda_handler = lambda_entry(app)
+# A retried erasure must finish, so the erased-account check lets it through.
+lambda_handler = lambda_entry(app, allow_erased=("DELETE /v1/me",))

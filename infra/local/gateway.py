@@ -446,7 +446,8 @@ class Gateway:
                     raise TypeError("not an object")
                 if "time" in body:
                     moment = parse_time(str(body["time"]))
-            except (ValueError, TypeError):
+            # RecursionError: json.loads recurses, and a few KiB of brackets exhaust its stack.
+            except (ValueError, TypeError, RecursionError):
                 return problem(
                     422,
                     "Unprocessable Content",

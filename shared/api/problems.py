@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from shared.domain.errors import (
+    AccountErased,
     BadRequest,
     Conflict,
     DomainError,
@@ -24,9 +25,12 @@ from shared.models.common import Problem
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://career-journey.app/problems/"
+# A body of thousands of bad fields would otherwise get an answer ten times its size.
+MAX_LISTED_ERRORS = 20
 
 _STATUS_BY_ERROR: dict[type[DomainError], int] = {
     BadRequest: 400,
+    AccountErased: 401,
     NotFound: 404,
     Conflict: 409,
     PreconditionFailed: 412,
@@ -62,7 +66,10 @@ def problem(
     headers: Mapping[str, str] | None = None,
     extensions: Mapping[str, Any] | None = None,
 ) -> Response[str]:
-    """A problem+json response; `detail` is ours, never the client's input."""
+    """A problem+json response; `detail` is ours, never the client's input.
+
+    Lists the first `MAX_LISTED_ERRORS` errors, and their number as `errorCount`.
+    """
     body: dict[str, Any] = {
         "type": TYPE_BASE + _SLUG.get(status, str(status)),
         "title": HTTPStatus(status).phrase,
@@ -75,8 +82,10 @@ def problem(
     body.update(extensions or {})
     if errors:
         body["errors"] = [
-            {"location": e.location, "field": e.field, "code": e.code, "message": e.message} for e in errors
+            {"location": e.location, "field": e.field, "code": e.code, "message": e.message}
+            for e in errors[:MAX_LISTED_ERRORS]
         ]
+        body["errorCount"] = len(errors)
     return Response(
         status_code=status,
         content_type=PROBLEM_JSON,
@@ -96,6 +105,8 @@ def from_domain_error(error: DomainError, instance: str | None = None) -> Respon
     headers = {}
     if isinstance(error, ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, AccountErased):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     errors = error.errors if isinstance(error, InvalidInput) else ()
     return problem(
         status, error.detail, errors=errors, instance=instance, headers=headers, extensions=error.extensions

@@ -27,10 +27,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api.auth import CurrentUser, NotSignedIn, current_user
 from shared.api.problems import field_errors, from_domain_error, problem
-from shared.domain.errors import DomainError
+from shared.domain.errors import AccountErased, DomainError
 from shared.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
+# The deepest nesting of objects and arrays any request body's schema allows (a reflection: the
+# body, its `answers`, one answer). Deeper JSON is refused before it is parsed: json.loads
+# recurses, and a few KiB of brackets exhaust its stack. tests/contract/test_json_depth.py
+# keeps this equal to what docs/openapi.json allows.
+MAX_JSON_DEPTH = 3
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -113,7 +118,8 @@ def _path_regex(path: str) -> re.Pattern[str]:
 
 
 def guard_request(event: dict[str, Any]) -> dict[str, Any] | None:
-    """Refuse what no route should parse: bodies over 64 KiB, non-JSON bodies, malformed JSON.
+    """Refuse what no route should parse: bodies over 64 KiB, non-JSON bodies, malformed JSON,
+    nesting deeper than any request needs, a name twice in one object, NaN and Infinity (400).
 
     Runs before routing and validation, so an oversize body is never decoded. Returns an API
     Gateway response, or None to go on. Rewrites `application/merge-patch+json` to JSON for the
@@ -135,12 +141,60 @@ def guard_request(event: dict[str, Any]) -> dict[str, Any] | None:
         return _raw(problem(415, "Send the body as application/json."))
     try:
         text = base64.b64decode(body, validate=True).decode() if event.get("isBase64Encoded") else body
-        json.loads(text)
     except (ValueError, binascii.Error):
+        return _raw(problem(400, "The body is not valid JSON."))
+    if _nesting_exceeds(text, MAX_JSON_DEPTH):
+        return _raw(problem(400, f"The body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels."))
+    try:
+        json.loads(text, object_pairs_hook=_unique_names, parse_constant=_no_constant)
+    except _NameTwice:
+        return _raw(problem(400, "The body names a field twice in one object."))
+    except ValueError:
         return _raw(problem(400, "The body is not valid JSON."))
     event["body"], event["isBase64Encoded"] = text, False
     headers["content-type"] = "application/json"
     return None
+
+
+# A JSON string (escapes and all), or one bracket outside strings. Every character is read once:
+# the quantifiers are possessive (no backtracking), and a string without its closing quote runs
+# to the end of the text (else each escaped quote in it would start another scan to the end).
+_JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]', re.DOTALL)
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether the JSON text nests objects and arrays deeper than `limit`; no parsing, no recursion.
+
+    Brackets inside strings are text. Malformed JSON is left for the parser to refuse.
+    """
+    depth = 0
+    for token in _JSON_STRING_OR_BRACKET.finditer(text):
+        bracket = token[0]
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket in ("]", "}"):
+            depth -= 1
+    return False
+
+
+class _NameTwice(ValueError):
+    pass
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Which of two values of one name counts is up to each parser (Python keeps the last): the
+    # client may not mean what we store.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _NameTwice
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    # NaN, Infinity and -Infinity are not JSON, though Python reads them.
+    raise ValueError(name)
 
 
 def _raw(response: Response[str]) -> dict[str, Any]:
@@ -152,12 +206,52 @@ def _raw(response: Response[str]) -> dict[str, Any]:
     }
 
 
-def lambda_entry(app: App) -> Handler:
-    """The function's `lambda_handler`: logging context, metrics flush, guard, then routing."""
+def refuse_erased(event: dict[str, Any], allow_erased: frozenset[str]) -> dict[str, Any] | None:
+    """401 when the signed-in person's account was erased; None to go on (also when no one is
+    signed in: public routes have their own credential, or none).
+
+    The gateway checked the token's signature and expiry, but cannot know that the account
+    behind it is gone. `allow_erased` names route keys that still serve an erased person (the
+    erasure itself, so that a retried erasure finishes).
+    """
+    claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims")
+    sub = (claims or {}).get("sub")
+    if not sub or event.get("routeKey") in allow_erased:
+        return None
+    # Imported here: the edge function (health, 404s) has no table and never gets this far.
+    from shared.store.accounts import is_erased
+
+    if not is_erased(str(sub)):
+        return None
+    return _raw(
+        from_domain_error(
+            AccountErased("This account has been erased; sign in again."),
+            instance=str(event.get("rawPath") or ""),
+        )
+    )
+
+
+def _no_store(response: dict[str, Any]) -> dict[str, Any]:
+    # Personal data must not sit in a shared cache or a device's HTTP cache (RFC 9111).
+    headers = response.setdefault("headers", {})
+    if not any(name.lower() == "cache-control" for name in headers):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def lambda_entry(app: App, *, personal: bool = True, allow_erased: Iterable[str] = ()) -> Handler:
+    """The function's `lambda_handler`: logging context, metrics flush, the erased-account
+    check, the body guard, then routing.
+
+    `personal`: every answer carries `Cache-Control: no-store` unless the route set its own.
+    `allow_erased`: route keys (`"DELETE /v1/me"`) that an erased person may still call.
+    """
+    exempt = frozenset(allow_erased)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return guard_request(event) or app.resolve(event, context)
+        response = refuse_erased(event, exempt) or guard_request(event) or app.resolve(event, context)
+        return _no_store(response) if personal else response
 
     # ColdStart: one count per new execution environment, by function name (a dimension).
     return metrics.log_metrics(lambda_handler, capture_cold_start_metric=True)

@@ -2,6 +2,7 @@
 
 API_ROUTES: tuple[tuple[str, str], ...] = (
     ("DELETE", "/v1/me"),
+    ("DELETE", "/v1/me/blocks/{blockId}"),
     ("DELETE", "/v1/me/cares/{careId}"),
     ("DELETE", "/v1/me/devices/{deviceId}"),
     ("DELETE", "/v1/me/promises/{promiseId}/counterpart-link"),
@@ -9,6 +10,7 @@ API_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/counterpart/{token}"),
     ("GET", "/v1/health"),
     ("GET", "/v1/me"),
+    ("GET", "/v1/me/blocks"),
     ("GET", "/v1/me/care-map"),
     ("GET", "/v1/me/cares"),
     ("GET", "/v1/me/cares/{careId}"),
@@ -26,6 +28,7 @@ API_ROUTES: tuple[tuple[str, str], ...] = (
     ("PATCH", "/v1/me/cares/{careId}"),
     ("POST", "/v1/counterpart/{token}/assessment"),
     ("POST", "/v1/counterpart/{token}/moves"),
+    ("POST", "/v1/me/blocks"),
     ("POST", "/v1/me/cares"),
     ("POST", "/v1/me/devices"),
     ("POST", "/v1/me/promises"),

@@ -18,6 +18,14 @@ class DomainError(Exception):
         return {}
 
 
+class AccountErased(DomainError):
+    """The token is valid but names a person whose account was erased (the API answers 401).
+
+    The gateway cannot know about an erasure, and a token outlives it by up to its lifetime,
+    so every route and every write checks (see `shared.store.accounts`).
+    """
+
+
 class NotFound(DomainError):
     """The thing does not exist, or is not the caller's (never reveal which)."""
 

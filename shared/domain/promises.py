@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
@@ -177,6 +177,41 @@ _WAITING_ON: Mapping[State, Role] = MappingProxyType(
 )
 
 
+TERM_SETTING_ACTS: frozenset[Act] = frozenset({Act.counter, Act.declare_not_satisfied})
+"""The moves that may set new terms (what remains, its conditions, its due time).
+
+The openings (request, offer, self-log) set the first terms. ``promise`` and ``accept`` take the
+terms as they stand: new terms from them would bind the other side to something it never
+agreed to. Anyone wanting other terms counters (the customer's counter to a counter is their new
+request); the customer who is not satisfied may restate what remains and by when.
+"""
+
+# Clock skew between a phone and the server: a due time this little in the past is "now".
+DUE_TIME_SKEW = timedelta(minutes=5)
+
+
+def changed_terms(
+    current_conditions: Iterable[str],
+    current_due_at: datetime,
+    *,
+    conditions: Iterable[str] | None,
+    due_at: datetime | None,
+) -> list[str]:
+    """Which terms a move would change (``conditions``, ``dueAt``): sending the terms as they
+    stand changes nothing."""
+    changed = []
+    if conditions is not None and list(conditions) != list(current_conditions):
+        changed.append("conditions")
+    if due_at is not None and due_at != current_due_at:
+        changed.append("dueAt")
+    return changed
+
+
+def is_past_due_time(due_at: datetime, now: datetime) -> bool:
+    """Whether ``due_at`` cannot be a new due time: it is in the past (beyond clock skew)."""
+    return due_at < now - DUE_TIME_SKEW
+
+
 class Outcome(StrEnum):
     """How a promise ended, as the journey counts it (``open`` while it has not)."""
 
@@ -266,8 +301,8 @@ def apply(state: State, role: Role, act: Act) -> State:
 class Move:
     """One entry of a promise's log: who said what, when, and the state it led to.
 
-    ``conditions`` and ``due_at`` are set when the move revises the conditions of satisfaction
-    (a counter, an accept on new terms, a partial "not satisfied"); None leaves them as they were.
+    ``conditions`` and ``due_at`` are set when the move revises the terms (a counter, or a
+    "not satisfied" restating what remains: `TERM_SETTING_ACTS`); None leaves them as they were.
     """
 
     act: Act

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,25 +22,29 @@ from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, P
 from shared.domain.ids import new_id
 from shared.domain.promises import (
     OPENINGS,
+    TERM_SETTING_ACTS,
     Act,
     Opening,
     Role,
     State,
     allowed_acts,
+    changed_terms,
     is_final,
+    is_past_due_time,
     next_state,
     waiting_on,
 )
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
-from shared.store import care_links
+from shared.store import blocks, care_links, profiles
 from shared.store import keys as store_keys
 from shared.store import promises as store
 from shared.store.notifications import inbox_put
+from shared.store.table import key
 from shared.store.transaction import Transaction, TransactionCancelled
 
-# Acts that may revise the conditions of satisfaction or the due time.
-REVISING_ACTS = frozenset({Act.counter, Act.promise, Act.declare_not_satisfied})
 _LINKED: LinkKind = "promise"
+# Transaction labels of the checks on the other side's account, handle and blocks.
+_OTHER_ACCOUNT = "counterpart-account"
 
 
 def link_status(state: State) -> LinkStatus:
@@ -68,9 +72,9 @@ def party_view(party: Mapping[str, Any], user_id: str | None) -> dict[str, Any]:
         "kind": party["kind"],
         "isMe": party.get("userId") == user_id and user_id is not None,
     }
-    for field in ("handle", "name", "email"):
-        if party.get(field) is not None:
-            view[field] = party[field]
+    for name in ("handle", "name", "email"):
+        if party.get(name) is not None:
+            view[name] = party[name]
     return view
 
 
@@ -209,12 +213,12 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
     """
     counterpart = request["counterpart"]
     handle = counterpart.get("handle")
+    due = parse_rfc3339(request["dueAt"])
+    if is_past_due_time(due, now):
+        raise _due_in_past()
     other_id, my_profile = store.handle_owner_and_profile(handle, user_id)
     if handle is not None and other_id is None:
-        raise InvalidInput(
-            "No one in the app has that handle.",
-            [FieldError("body", "counterpart.handle", "not_found", "must be the handle of an app user")],
-        )
+        raise _no_such_handle()
     if other_id == user_id:
         raise InvalidInput(
             "A promise needs someone else.",
@@ -230,7 +234,7 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
     )
     my = rule.role
     promise_id = new_id()
-    due_at = to_rfc3339(parse_rfc3339(request["dueAt"]))
+    due_at = to_rfc3339(due)
     promise: dict[str, Any] = {
         "promiseId": promise_id,
         "opening": request["opening"],
@@ -270,14 +274,37 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
     _add_journey(tx, promise, Act(rule.act), my, State.opening, rule.state, now)
     notice = _notice(promise, user_id, rule.act.value, opening=True)
     tx.add("inbox", _inbox(notice, at))
+    tx.require_account(user_id)
+    if other_id is not None:
+        # At commit time the handle is still theirs, their account stands and they have not
+        # blocked me; otherwise, to me, no one has that handle (a block is never revealed).
+        tx.add("reach", [profiles.active_handle_check(str(handle), other_id)])
+        tx.add("reach", [blocks.not_blocked_check(other_id, user_id)])
+        tx.require_account(other_id, label="reach")
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
+        if cancelled.failed_on("reach"):
+            raise _no_such_handle() from cancelled
         invalid = care_links.unknown_cares(cancelled.codes, links_at, promise[f"{my.value}CareIds"])
         if invalid is not None:
             raise invalid from cancelled
         raise Conflict("The promise could not be opened; retry.") from cancelled
     return Opened(promise_view(promise, user_id), 1)
+
+
+def _no_such_handle() -> InvalidInput:
+    return InvalidInput(
+        "No one in the app has that handle.",
+        [FieldError("body", "counterpart.handle", "not_found", "must be the handle of an app user")],
+    )
+
+
+def _due_in_past() -> InvalidInput:
+    return InvalidInput(
+        "A new due time cannot be in the past.",
+        [FieldError("body", "dueAt", "due_in_past", "must not be in the past")],
+    )
 
 
 def _add_links(
@@ -367,20 +394,48 @@ def make_move(
     act = Act(move["act"])
     before = State(promise["state"])
     after = next_state(before, role, act)
-    _check_revisions(act, move)
+    _check_terms(act, move, promise, now)
     return _append(promise, role, act, user_id, move, before, after, now, if_match)
 
 
-def _check_revisions(act: Act, move: Mapping[str, Any]) -> None:
-    revises = [f for f in ("conditions", "dueAt") if move.get(f) is not None]
-    if revises and act not in REVISING_ACTS:
+def _check_terms(act: Act, move: Mapping[str, Any], promise: Mapping[str, Any], now: datetime) -> None:
+    """Only a counter or a "not satisfied" may change the terms, and never to a past due time.
+
+    A move that repeats the terms as they stand changes nothing and is fine (an app may send
+    what it shows); a change from any other act is a 422 naming each field it would change.
+    """
+    due = parse_rfc3339(move["dueAt"]) if move.get("dueAt") is not None else None
+    changed = changed_terms(
+        promise.get("conditions", []),
+        parse_rfc3339(promise["dueAt"]),
+        conditions=move.get("conditions"),
+        due_at=due,
+    )
+    if changed and act not in TERM_SETTING_ACTS:
         raise InvalidInput(
-            "This act cannot revise the conditions.",
+            f"'{act}' takes the terms as they stand; propose new ones with 'counter'.",
             [
-                FieldError("body", f, "not_revisable", "only promise, counter and not-satisfied revise it")
-                for f in revises
+                FieldError(
+                    "body",
+                    name,
+                    "terms_not_changeable",
+                    "only counter and declare_not_satisfied change the terms",
+                )
+                for name in changed
             ],
         )
+    if "dueAt" in changed and due is not None and is_past_due_time(due, now):
+        raise _due_in_past()
+
+
+def _require_accounts(tx: Transaction, promise: Mapping[str, Any], actor_id: str) -> None:
+    """Nothing is stored for a side whose account is erased by the time this commits: my own
+    erasure is a 401, the other side's a conflict (the promise changes hands meanwhile)."""
+    for _, side in _user_sides(promise):
+        if side == actor_id:
+            tx.require_account(side)
+        else:
+            tx.require_account(side, label=_OTHER_ACCOUNT)
 
 
 def _append(
@@ -434,6 +489,7 @@ def _append(
     _add_journey(tx, journey_view, act, role, before, after, now)
     notice = _notice(updated, actor_id, act.value, opening=False)
     tx.add("inbox", _inbox(notice, at))
+    _require_accounts(tx, updated, actor_id)
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
@@ -463,7 +519,7 @@ def assess(
             if self_assessment
             else "Only the customer assesses a promise; the performer posts /self-assessment."
         )
-    return _assess(promise, wanted, assessment, now, self_assessment=self_assessment)
+    return _assess(promise, wanted, assessment, now, self_assessment=self_assessment, actor_id=user_id)
 
 
 def _assess(
@@ -473,17 +529,18 @@ def _assess(
     now: datetime,
     *,
     self_assessment: bool,
+    actor_id: str,
 ) -> dict[str, Any]:
     promise_id = str(promise["promiseId"])
     if not promise.get("reportedAt") and not (self_assessment and is_final(State(promise["state"]))):
         raise Conflict("The performer has not reported completion yet.")
     at = to_rfc3339(now)
     kept = {k: v for k, v in assessment.items() if v is not None} | {"assessedAt": at}
-    field = "selfAssessment" if self_assessment else "assessment"
+    attribute = "selfAssessment" if self_assessment else "assessment"
     owner = _owner(promise)
     tx = Transaction()
     tx.add("assessment", [store.new_assessment(promise_id, wanted.value, kept, owner)])
-    tx.add("promise", [store.assessment_update(promise_id, field, kept, at)])
+    tx.add("promise", [store.assessment_update(promise_id, attribute, kept, at)])
     notice = None
     performer = promise["performer"]
     if not self_assessment and performer.get("kind") == "user":
@@ -497,6 +554,7 @@ def _assess(
             {"promiseId": promise_id, "value": int(assessment["value"])},
         )
         tx.add("inbox", _inbox(notice, at))
+    _require_accounts(tx, promise, actor_id)
     try:
         tx.commit()
     except TransactionCancelled as cancelled:
@@ -601,7 +659,7 @@ def counterpart_move(
     act = Act(move["act"])
     before = State(promise["state"])
     after = next_state(before, role, act)
-    _check_revisions(act, move)
+    _check_terms(act, move, promise, now)
     updated, version = _append(promise, role, act, "", move, before, after, now, if_match)
     return updated, role, version
 
@@ -611,7 +669,7 @@ def counterpart_assess(token: str, assessment: Mapping[str, Any], now: datetime)
     promise, role = promise_for_token(token, now)
     if role != Role.customer:
         raise Conflict("Only the customer assesses a promise.")
-    return _assess(promise, role, assessment, now, self_assessment=False)
+    return _assess(promise, role, assessment, now, self_assessment=False, actor_id="")
 
 
 # --- journey -----------------------------------------------------------------------------------
@@ -629,18 +687,28 @@ def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
 # --- erasure -----------------------------------------------------------------------------------
 
 
-def forget_person(user_id: str) -> int:
+@dataclass
+class Forgotten:
+    """What `forget_person` did: promises anonymised, and the keys of the promises that were mine
+    alone (an outside counterpart), for erasure to delete with the rest of my items."""
+
+    anonymised: int = 0
+    keys_to_delete: list[dict[str, Any]] = field(default_factory=list)
+
+
+def forget_person(user_id: str) -> Forgotten:
     """Before an account is erased: take the person out of promises shared with another app user.
 
     Those promises stay in the other person's log, with the erased person shown as an anonymous
     outside counterpart: their side becomes "Former member", their notes, self-assessment, cares
     and assessment texts go, the acts and times stay. The promise then belongs to the other
     person (`owner`), so its items are erased with that person's account later. Promises whose
-    other side is outside the app carry `owner` already and are deleted with the account.
-    Idempotent: an erasure that stopped half-way is simply run again. Answers how many promises
-    were anonymised.
+    other side is outside the app are mine alone: every item of their partition comes back in
+    `keys_to_delete` (read consistently from my memberships, so a promise opened a moment before
+    the erasure is not missed while the ByOwner index catches up). Idempotent: an erasure that
+    stopped half-way is simply run again.
     """
-    anonymised = 0
+    forgotten = Forgotten()
     for membership in store.my_memberships(user_id):
         promise_id = str(membership["promiseId"])
         items = store.promise_partition(promise_id)
@@ -648,13 +716,16 @@ def forget_person(user_id: str) -> int:
         if promise is None:
             continue
         role = my_role(promise, user_id)
+        if role is None:
+            continue
         others = [(r, u) for r, u in _user_sides(promise) if u != user_id]
-        if role is None or not others:
-            continue  # mine alone: deleted through `owner`
+        if not others:
+            forgotten.keys_to_delete += [key(str(i["PK"]), str(i["SK"])) for i in items]
+            continue
         other_role, other_id = others[0]
         _anonymise(promise, items, role, user_id, other_role, other_id)
-        anonymised += 1
-    return anonymised
+        forgotten.anonymised += 1
+    return forgotten
 
 
 def _anonymise(

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.models.common import ApiModel
+from shared.models.common import ApiModel, MultiLineText, SingleLineText
 
 MAX_ANSWER_CHARS = 4000
 MAX_ANSWERS = 20
@@ -13,9 +13,9 @@ CareDomain = Literal["self", "others", "organization", "community"]
 CareStatus = Literal["active", "archived"]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
-AnswerText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ANSWER_CHARS)]
-Statement = Annotated[str, StringConstraints(min_length=1, max_length=280)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+AnswerText = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=MAX_ANSWER_CHARS)]]
+Statement = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=280)]]
+LongText = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
 Rank = Annotated[int, Field(ge=1, le=1000, description="1 is what I care about most")]
 
 

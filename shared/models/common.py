@@ -1,9 +1,12 @@
-"""Base model and shapes shared by every route (pages, problems)."""
+"""Base model, text types and shapes shared by every route (pages, problems)."""
 
-from typing import Any, Generic, TypeVar
+import re
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from shared.domain.errors import FieldError, InvalidInput
 
@@ -13,13 +16,92 @@ class ApiModel(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        # Code builds models by field name (see __init__); the pydantic mypy plugin reads this to
+        # type every model's __init__ by field name.
+        validate_by_name=True,
         extra="forbid",
         str_strip_whitespace=True,
         # Build validators on first use, not at import: a cold start pays only for the models
         # its first request touches (import time is budgeted, see bench/).
         defer_build=True,
     )
+    # Requests use only the documented camelCase names; a snake_case spelling ("display_name")
+    # is an unknown field, not a second name of the same one. Set apart from the ConfigDict
+    # above, which is what the mypy plugin reads (it would type __init__ as taking anything,
+    # for it cannot know the generated aliases).
+    model_config["validate_by_name"] = False
+
+    def __init__(self, /, **data: Any) -> None:
+        """Build a model in code, by field name (snake_case) or by alias."""
+        self.__pydantic_validator__.validate_python(data, self_instance=self, by_name=True)
+
+    # Marks this __init__ as pydantic's own kind, so validating a request never calls it (a
+    # custom __init__ gets the request's fields, and would take snake_case names again).
+    # BaseModel and RootModel mark theirs the same way.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+# Character classes in escapes that ECMA-262 (JSON Schema's regex dialect) and Python both read.
+# Cc: the C0 and C1 controls; bidi embeddings, overrides and isolates, which reorder how text
+# around them is shown (a statement that reads differently from what it says). Zero-width
+# joiners and the LRM/RLM marks stay: emoji sequences and mixed scripts need them.
+_C0_C1 = r"\x00-\x1f\x7f-\x9f"
+_C0_C1_BUT_TAB_AND_NEWLINE = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+_LINE_AND_PARAGRAPH_SEPARATORS = r"\u2028\u2029"
+_BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
+# Lone surrogates (Cs): JSON can spell one ("\ud800"), yet it is no character. Refused, but not
+# in the documented pattern: JSON Schema validators match whole code points, and some refuse a
+# surrogate in a pattern at all.
+_SURROGATES = r"\ud800-\udfff"
+
+
+class TextRule:
+    """The characters a kind of text refuses: refused on input (422 `control_character`, before
+    any other check) and documented as the JSON-schema `pattern` of the field."""
+
+    def __init__(self, barred: str, message: str) -> None:
+        self.barred = barred
+        self.pattern = f"^[^{barred}]*$"
+        self._search = re.compile(f"[{barred}{_SURROGATES}]").search
+        self._message = message
+
+    def check(self, value: Any) -> Any:
+        """`value` unchanged if it is no text or holds no barred character; else the error."""
+        if isinstance(value, str) and self._search(value):
+            raise PydanticCustomError("control_character", self._message)
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        documented = handler(schema)
+        # A field with a pattern of its own (an email) bars these characters in it.
+        documented.setdefault("pattern", self.pattern)
+        return documented
+
+
+SINGLE_LINE = TextRule(
+    _C0_C1 + _LINE_AND_PARAGRAPH_SEPARATORS + _BIDI_CONTROLS,
+    "must be one line, without control characters or bidirectional overrides",
+)
+MULTI_LINE = TextRule(
+    _C0_C1_BUT_TAB_AND_NEWLINE + _BIDI_CONTROLS,
+    "must have no control characters but newlines and tabs, and no bidirectional overrides",
+)
+
+TextT = TypeVar("TextT", bound=str)
+# Every text a request carries is one of these two, around the field's own constraints:
+# `SingleLineText[Annotated[str, StringConstraints(max_length=80)]]`. The rule comes last so that
+# the constraints keep their own error codes (string_too_long) and their place in the schema.
+# Names, titles, statements: one line.
+SingleLineText = Annotated[TextT, SINGLE_LINE]
+# Free text written at length (notes, reflections): newlines and tabs too.
+MultiLineText = Annotated[TextT, MULTI_LINE]
 
 
 ItemT = TypeVar("ItemT")
@@ -49,7 +131,12 @@ class Problem(ApiModel):
     status: int
     detail: str | None = None
     instance: str | None = None
-    errors: list[ProblemFieldError] | None = None
+    errors: list[ProblemFieldError] | None = Field(
+        default=None, description="The first 20 bad fields; `errorCount` says how many there were."
+    )
+    error_count: int | None = Field(
+        default=None, description="How many bad fields the request had (present with `errors`)."
+    )
     allowed_acts: list[str] | None = Field(
         default=None, description="On a 409 for a move: the acts my role may make in this state"
     )

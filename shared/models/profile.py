@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
-from shared.models.common import ApiModel
+from shared.models.common import ApiModel, SingleLineText
 
 Level = Literal["expert", "team_lead", "manager", "executive", "leader", "other"]
 Platform = Literal["ios", "android"]
@@ -46,7 +46,7 @@ Handle = Annotated[
     AfterValidator(_valid_handle),
     Field(description="Unique across all people (case-insensitive); how others name you as counterpart."),
 ]
-DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+DisplayName = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=80)]]
 ClockTime = Annotated[str, StringConstraints(pattern=_CLOCK), Field(examples=["22:00"])]
 
 

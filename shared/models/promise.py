@@ -5,15 +5,21 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
-from shared.models.common import ApiModel
+from shared.models.common import SINGLE_LINE, ApiModel, MultiLineText, SingleLineText
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-What = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-Condition = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+What = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=500)]]
+Condition = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=500)]]
 Conditions = Annotated[list[Condition], Field(max_length=20)]
 CareIdRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 Handle = Annotated[str, StringConstraints(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_]+$")]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Its own pattern, so it names the characters a single line bars itself (the schema has one pattern).
+_EMAIL_PART = rf"[^@\s{SINGLE_LINE.barred}]+"
+Email = SingleLineText[
+    Annotated[
+        str, StringConstraints(max_length=254, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$")
+    ]
+]
 Opening = Literal["request", "offer", "promise"]
 RoleName = Literal["customer", "performer"]
 StateName = Literal[
@@ -68,7 +74,7 @@ class AppUserCounterpart(ApiModel):
 class OutsideCounterpart(ApiModel):
     """Someone outside the app: a name, and an email to reach them if given."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    name: SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=120)]]
     email: Email | None = None
 
 

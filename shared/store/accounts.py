@@ -1,20 +1,64 @@
-"""Whole-account operations: export everything of mine, erase everything of mine."""
+"""Whole-account operations: export everything of mine, erase everything of mine.
+
+Erasure leaves one marker, `ERASED#<sub>` (keys.erased_pk), for a few days: a token stays valid
+for up to its lifetime after the account is gone, so every signed-in request reads the marker
+(`is_erased`) and every write for a person checks it in its transaction
+(`Transaction.require_account`). The marker holds the opaque `sub` and when, nothing else.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.errors import ServiceUnavailable
 from shared.store import keys
-from shared.store.table import deserialize, dynamodb, table_name, throttling_as_unavailable
+from shared.store.table import (
+    deserialize,
+    dynamodb,
+    key,
+    serialize,
+    table_name,
+    throttling_as_unavailable,
+)
 
 _BATCH = 25  # BatchWriteItem's limit
 # Technical attributes, not the person's data: left out of the export. `endpointArn` (on devices)
 # names our SNS endpoint, not anything the person gave us.
 _KEY_ATTRS = ("PK", "SK", "owner", "entity", "version", "endpointArn")
+
+
+def mark_erased(user_id: str, now: datetime) -> None:
+    """Leave the erasure marker (before anything is deleted): from here on nothing is stored
+    for this person again. Idempotent, so a retried erasure simply renews it."""
+    expires = now + timedelta(days=keys.ERASED_MARKER_DAYS)
+    item = {
+        "PK": keys.erased_pk(user_id),
+        "SK": keys.ERASED_SK,
+        "erasedAt": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "expiresAt": int(expires.timestamp()),
+    }
+    with throttling_as_unavailable():
+        dynamodb().put_item(TableName=table_name(), Item=serialize(item))
+
+
+def is_erased(user_id: str) -> bool:
+    """Whether this person's account was erased (GetItem of the marker).
+
+    Eventually consistent (half the read cost): a request that slips through in the second
+    after an erasure finds nothing left to read, and cannot write, because writes check the
+    marker in their own transaction, where the read is always consistent.
+    """
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(),
+            Key=key(keys.erased_pk(user_id), keys.ERASED_SK),
+            ProjectionExpression="PK",
+        )
+    return "Item" in response
 
 
 def _query_pages(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -66,8 +110,10 @@ def find_items(user_id: str) -> AccountItems:
     own = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk",
-        "ProjectionExpression": "PK, SK, endpointArn",
+        "ProjectionExpression": "PK, SK, endpointArn, #handle",
+        "ExpressionAttributeNames": {"#handle": "handle"},
         "ExpressionAttributeValues": {":pk": {"S": keys.user_pk(user_id)}},
+        "ConsistentRead": True,
     }
     elsewhere = {
         "TableName": table_name(),
@@ -80,14 +126,19 @@ def find_items(user_id: str) -> AccountItems:
         found.keys.append({"PK": raw["PK"], "SK": raw["SK"]})
         if "endpointArn" in raw:
             found.endpoint_arns.append(raw["endpointArn"]["S"])
+        if raw["SK"]["S"] == keys.PROFILE_SK and "handle" in raw:
+            # Named from the profile too: the index is eventually consistent, and a handle taken
+            # a moment before the erasure may not be in it yet.
+            found.keys.append(key(keys.handle_pk(raw["handle"]["S"]), keys.HANDLE_SK))
     return found
 
 
 def delete_items(found: AccountItems) -> int:
-    """Delete the items `find_items` found, in batches of 25; answer how many."""
-    for start in range(0, len(found.keys), _BATCH):
-        _delete_batch(found.keys[start : start + _BATCH])
-    return len(found.keys)
+    """Delete the items `find_items` found (each once), in batches of 25; answer how many."""
+    unique = list({(k["PK"]["S"], k["SK"]["S"]): k for k in found.keys}.values())
+    for start in range(0, len(unique), _BATCH):
+        _delete_batch(unique[start : start + _BATCH])
+    return len(unique)
 
 
 def erase_items(user_id: str) -> int:

@@ -164,6 +164,7 @@ def save_cares(
         transaction.add("ranking", [{"Put": _ranking_put(pk, ranking_version)}])
     if source_reflection_id is not None:
         transaction.add("source", [reflections.reflection_exists_check(user_id, source_reflection_id)])
+    transaction.require_account(user_id)
     try:
         transaction.commit()
     except TransactionCancelled as error:

@@ -30,13 +30,28 @@ def reset_clients() -> None:
     _client = None
 
 
-def delete_sign_in_user(username: str) -> None:
-    """Delete the person's Cognito user; already gone is fine (erasure may be retried)."""
+def _pool_id() -> str:
     pool_id = settings().user_pool_id
     if not pool_id:
         raise RuntimeError("USER_POOL_ID is not configured for this function")
+    return pool_id
+
+
+def sign_out_everywhere(username: str) -> None:
+    """Revoke every refresh token of the person (Cognito global sign-out), so no device can
+    get a new token; access and ID tokens already issued stay valid until they expire, which
+    is why the API also checks the erasure marker. Already gone is fine (a retried erasure)."""
     try:
-        cognito().admin_delete_user(UserPoolId=pool_id, Username=username)
+        cognito().admin_user_global_sign_out(UserPoolId=_pool_id(), Username=username)
+    except ClientError as error:
+        if error_code(error) != "UserNotFoundException":
+            raise
+
+
+def delete_sign_in_user(username: str) -> None:
+    """Delete the person's Cognito user; already gone is fine (erasure may be retried)."""
+    try:
+        cognito().admin_delete_user(UserPoolId=_pool_id(), Username=username)
     except ClientError as error:
         if error_code(error) != "UserNotFoundException":
             raise

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 PROFILE_SK = "PROFILE"
 DEVICE_PREFIX = "DEVICE#"
+PUSH_TOKEN_PREFIX = "PUSHTOKEN#"  # noqa: S105 (a key prefix, not a secret)
+DEVICE_COUNT_SK = "DEVICES"  # not under DEVICE_PREFIX: device lists never read it
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 BY_OWNER_INDEX = "ByOwner"
 
@@ -16,6 +18,23 @@ BY_OWNER_INDEX = "ByOwner"
 def user_pk(user_id: str) -> str:
     """The partition of everything one person owns."""
     return f"USER#{user_id}"
+
+
+# An erased person's marker, outside their partition (erasure deletes that), without `owner`
+# (so erasure does not find it) and without `entity` (nothing to export): every write for the
+# person checks it is absent, and every signed-in request reads it.
+ERASED_SK = "ERASED"
+# Kept well past the longest a token can live (Cognito allows at most a day for access and ID
+# tokens; this pool issues them for an hour), then TTL removes it.
+ERASED_MARKER_DAYS = 7
+
+
+def erased_pk(user_id: str) -> str:
+    """The marker left by the erasure of a person's account."""
+    return f"ERASED#{user_id}"
+
+
+HANDLE_SK = "HANDLE"
 
 
 def handle_pk(handle: str) -> str:
@@ -118,3 +137,17 @@ NOTIFICATION_TTL_DAYS = 90
 def notification_sk(notification_id: str) -> str:
     """An inbox item in its recipient's partition (ULID: newest sorts last)."""
     return f"{NOTIFICATION_PREFIX}{notification_id}"
+
+
+BLOCK_PREFIX = "BLOCK#"
+BLOCKED_PREFIX = "BLOCKED#"
+
+
+def block_sk(block_id: str) -> str:
+    """A block as my list shows it (ULID: oldest first)."""
+    return f"{BLOCK_PREFIX}{block_id}"
+
+
+def blocked_sk(blocked_user_id: str) -> str:
+    """The lookup of my block by the blocked person's id (not a prefix of `BLOCK#`)."""
+    return f"{BLOCKED_PREFIX}{blocked_user_id}"

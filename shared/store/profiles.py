@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.errors import Conflict, PreconditionFailed
@@ -11,12 +12,15 @@ from shared.store.table import (
     deserialize,
     dynamodb,
     key,
-    new_item_put,
     serialize,
     table_name,
     throttling_as_unavailable,
 )
 from shared.store.transaction import Transaction, TransactionCancelled
+
+# How long a handle someone gave up stays theirs: long enough that the people who knew them by
+# it have seen the new one, and that a request sent to the old one cannot reach a stranger.
+HANDLE_HOLD = timedelta(days=30)
 
 _PUBLIC = (
     "displayName",
@@ -54,11 +58,43 @@ def get_profile(user_id: str) -> StoredProfile | None:
     return StoredProfile({k: item[k] for k in _PUBLIC if k in item}, int(item["version"]))
 
 
-def save_profile(user_id: str, data: dict[str, Any], current: StoredProfile | None) -> StoredProfile:
+def handle_owner(handle: str) -> str | None:
+    """Who holds `handle` now (consistent GetItem); None when no one does, or when it is held
+    after its owner gave it up (a held handle reaches no one)."""
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(),
+            Key=key(keys.handle_pk(handle.lower()), keys.HANDLE_SK),
+            ConsistentRead=True,
+        )
+    item = deserialize(response.get("Item", {}))
+    if not item or "expiresAt" in item:
+        return None
+    return str(item["owner"])
+
+
+def active_handle_check(handle: str, owner: str) -> dict[str, Any]:
+    """A ConditionCheck that `handle` is still `owner`'s own, current handle when the write
+    commits (not given up meanwhile), so nothing stores a handle that names no one."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name(),
+            "Key": key(keys.handle_pk(handle.lower()), keys.HANDLE_SK),
+            "ConditionExpression": "#owner = :owner AND attribute_not_exists(expiresAt)",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": {"S": owner}},
+        }
+    }
+
+
+def save_profile(
+    user_id: str, data: dict[str, Any], current: StoredProfile | None, now: datetime
+) -> StoredProfile:
     """Write the profile as one transaction with its handle reservation.
 
     The write is conditioned on the version that was read (or on absence), so a concurrent writer
     makes this fail rather than be overwritten; a handle someone else holds makes it fail too.
+    A handle given up stays held for its owner for `HANDLE_HOLD` (see `_hold`).
     """
     version = (current.version if current else 0) + 1
     item = {
@@ -76,15 +112,14 @@ def save_profile(user_id: str, data: dict[str, Any], current: StoredProfile | No
         profile_put["ExpressionAttributeValues"] = {":v": {"N": str(current.version)}}
     transaction = Transaction()
     transaction.add("profile", [{"Put": profile_put}])
+    transaction.require_account(user_id)
 
     new_handle = str(data["handle"])
     old_handle = current.handle if current else None
     if new_handle != old_handle:
-        handle = {"PK": keys.handle_pk(new_handle), "SK": "HANDLE", "owner": user_id, "entity": "handle"}
-        transaction.add("handle", [new_item_put(handle)])
+        transaction.add("handle", [_reserve(user_id, new_handle, now)])
         if old_handle:
-            old = {"Delete": {"TableName": table_name(), "Key": key(keys.handle_pk(old_handle), "HANDLE")}}
-            transaction.add("old-handle", [old])
+            transaction.add("old-handle", [_hold(user_id, old_handle, now)])
     try:
         transaction.commit()
     except TransactionCancelled as error:
@@ -95,3 +130,43 @@ def save_profile(user_id: str, data: dict[str, Any], current: StoredProfile | No
         # TransactionConflict: another transaction touched the same items at the same moment.
         raise Conflict("The profile is being changed by another request; retry.") from error
     return StoredProfile({k: item[k] for k in _PUBLIC if k in item}, version)
+
+
+def _reserve(user_id: str, handle: str, now: datetime) -> dict[str, Any]:
+    """The Put that reserves `handle` for me if it is free, mine (held since I gave it up), or
+    held by someone else whose hold has ended (TTL removes items days late, so the condition
+    reads the time, not the item's absence). Anyone else's active handle fails it."""
+    item = {"PK": keys.handle_pk(handle), "SK": keys.HANDLE_SK, "owner": user_id, "entity": "handle"}
+    return {
+        "Put": {
+            "TableName": table_name(),
+            "Item": serialize(item),
+            "ConditionExpression": (
+                "attribute_not_exists(PK) OR #owner = :me"
+                " OR (attribute_exists(expiresAt) AND expiresAt < :now)"
+            ),
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":me": {"S": user_id}, ":now": {"N": str(int(now.timestamp()))}},
+        }
+    }
+
+
+def _hold(user_id: str, handle: str, now: datetime) -> dict[str, Any]:
+    """Release my old handle into a hold: no one else may take it, and no new promise reaches
+    it, for `HANDLE_HOLD`; people who knew me by it see my new handle meanwhile (the handle
+    follower rewrites their views). `expiresAt` ends the hold, and TTL removes the item later."""
+    until = int((now + HANDLE_HOLD).timestamp())
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": key(keys.handle_pk(handle), keys.HANDLE_SK),
+            "UpdateExpression": "SET expiresAt = :until, releasedAt = :now",
+            "ConditionExpression": "#owner = :me",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {
+                ":me": {"S": user_id},
+                ":until": {"N": str(until)},
+                ":now": {"N": str(int(now.timestamp()))},
+            },
+        }
+    }

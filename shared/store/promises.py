@@ -244,7 +244,7 @@ def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | No
     """BatchGetItem: who holds `handle` (if given) and my own profile, in one request."""
     wanted = [key(keys.user_pk(user_id), keys.PROFILE_SK)]
     if handle is not None:
-        wanted.append(key(keys.handle_pk(handle.lower()), "HANDLE"))
+        wanted.append(key(keys.handle_pk(handle.lower()), keys.HANDLE_SK))
     with throttling_as_unavailable():
         response = dynamodb().batch_get_item(
             RequestItems={table_name(): {"Keys": wanted, "ConsistentRead": True}}
@@ -256,8 +256,9 @@ def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | No
     profile = None
     for raw in response.get("Responses", {}).get(table_name(), []):
         item = deserialize(raw)
-        if item["SK"] == "HANDLE":
-            owner = str(item["owner"])
+        if item["SK"] == keys.HANDLE_SK:
+            # A held handle (given up, kept for its owner a while) reaches no one.
+            owner = None if "expiresAt" in item else str(item["owner"])
         elif item["SK"] == keys.PROFILE_SK:
             profile = item
     return owner, profile

@@ -9,11 +9,12 @@ from shared.store.table import (
     deserialize,
     dynamodb,
     key,
-    put_new_item,
+    new_item_put,
     query_prefix,
     table_name,
     throttling_as_unavailable,
 )
+from shared.store.transaction import Transaction
 
 _PUBLIC = ("reflectionId", "questionSetVersion", "answers", "createdAt")
 
@@ -23,14 +24,18 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
-    """PutItem under a new id; the condition makes an id collision fail rather than overwrite."""
+    """Put under a new id (a collision fails rather than overwrites), in one transaction with
+    my account check, so a reflection written while my account is erased is not kept."""
     item = {
         "PK": keys.user_pk(user_id),
         "SK": keys.reflection_sk(reflection["reflectionId"]),
         "entity": "reflection",
         **reflection,
     }
-    put_new_item(item)
+    tx = Transaction()
+    tx.add("reflection", [new_item_put(item)])
+    tx.require_account(user_id)
+    tx.commit()
     return _public(item)
 
 

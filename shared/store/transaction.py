@@ -13,9 +13,32 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.store.table import cancellation_codes, dynamodb, error_code, throttling_as_unavailable
+from shared.domain.errors import AccountErased
+from shared.store import keys
+from shared.store.table import (
+    cancellation_codes,
+    dynamodb,
+    error_code,
+    key,
+    table_name,
+    throttling_as_unavailable,
+)
 
 MAX_ITEMS = 100  # DynamoDB's limit per transaction
+# The label of the check that the person making the request still has an account: a failure
+# there is answered 401 by `commit` itself, whatever the caller maps its other labels to.
+ACCOUNT = "account"
+
+
+def account_check(user_id: str) -> dict[str, Any]:
+    """A ConditionCheck that holds while `user_id`'s account has not been erased."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name(),
+            "Key": key(keys.erased_pk(user_id), keys.ERASED_SK),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
 
 
 class TransactionCancelled(Exception):
@@ -50,8 +73,19 @@ class Transaction:
             self.labels.append(label)
         return start
 
+    def require_account(self, user_id: str, label: str = ACCOUNT) -> None:
+        """Write nothing if `user_id`'s account is erased by the time the transaction commits.
+
+        Every transaction that stores something for a person carries this check for them, so a
+        write in flight while their account is erased cannot bring any of it back. Under the
+        default label (the caller's own account) a failure is AccountErased; give another label
+        for someone else's (the other side of a promise) and map it as fits.
+        """
+        self.add(label, [account_check(user_id)])
+
     def commit(self) -> None:
-        """Write every item or none; raises TransactionCancelled naming what failed."""
+        """Write every item or none; raises TransactionCancelled naming what failed, or
+        AccountErased when the caller's own account check failed."""
         if not self.items:
             return
         if len(self.items) > MAX_ITEMS:
@@ -67,4 +101,6 @@ class Transaction:
             for label, code in zip(self.labels, codes, strict=False):
                 if code not in ("None", ""):
                     failed.setdefault(label, []).append(code)
+            if "ConditionalCheckFailed" in failed.get(ACCOUNT, []):
+                raise AccountErased("This account has been erased; sign in again.") from error
             raise TransactionCancelled(failed, codes) from error

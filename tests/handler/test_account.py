@@ -60,7 +60,10 @@ def test_erasure_leaves_no_item_that_mentions_me(make_caller: Callable[[], Calle
     assert ana("DELETE", "/v1/me").status == 204
 
     after = ana.aws.all_items()
-    assert [i for i in after if _mentions(i, ana.sub, "ana_two")] == []
+    left = [i for i in after if _mentions(i, ana.sub, "ana_two")]
+    # Only the marker that refuses her still-valid tokens: her opaque id, when, and its expiry.
+    assert [sorted(i) for i in left] == [["PK", "SK", "erasedAt", "expiresAt"]]
+    assert left[0]["PK"] == f"ERASED#{ana.sub}"
     assert not ana.aws.user_exists(ana.username), "the sign-in user is gone too"
     assert ana.aws.user_exists(bea.username)
     assert bea("GET", "/v1/me").body["handle"] == "bea", "other people keep their data"
@@ -79,4 +82,4 @@ def test_erasure_honours_if_match(me: Caller) -> None:
     assert me("DELETE", "/v1/me", headers={"If-Match": '"v9"'}).status == 412
     assert me("GET", "/v1/me").status == 200
     assert me("DELETE", "/v1/me", headers={"If-Match": '"v1"'}).status == 204
-    assert me("GET", "/v1/me").status == 404
+    assert me("GET", "/v1/me").status == 401, "the token outlives the account, not its access"

@@ -1,7 +1,8 @@
 """DynamoDB requests per care route, counted by a botocore hook: deterministic budgets.
 
 Read routes: one request (the questions: none, they live in code). Care writes: one Query and one
-TransactWriteItems, however many cares a re-rank moves. A reflection: one PutItem. An
+TransactWriteItems, however many cares a re-rank moves. A reflection: one TransactWriteItems
+(the reflection and the account check). An
 Idempotency-Key adds the idempotency records only. Never a Scan.
 """
 
@@ -37,6 +38,8 @@ def _counted(
         assert reply.status < 400, reply.body
     else:
         assert reply.status == status, reply.body
+    # Besides its own budget, every signed-in request reads the erasure marker once.
+    assert me.aws.requests.account_checks == 1
     return me.aws.requests.counts
 
 
@@ -132,14 +135,16 @@ def test_refused_and_empty_care_writes_write_nothing(me: CareCaller) -> None:
 
 
 def test_a_reflection_is_one_put(me: CareCaller) -> None:
-    assert _counted(me, "POST", "/v1/me/reflections", body=reflection_body()) == Counter({"PutItem": 1})
+    assert _counted(me, "POST", "/v1/me/reflections", body=reflection_body()) == Counter(
+        {"TransactWriteItems": 1}
+    )
 
 
 def test_idempotency_records_only_with_a_key(me: CareCaller) -> None:
     # Powertools: PutItem (in progress) + UpdateItem (completed) around the route's own requests.
     key = {"Idempotency-Key": "reflection-1"}
     first = _counted(me, "POST", "/v1/me/reflections", body=reflection_body(), headers=key)
-    assert first == Counter({"PutItem": 2, "UpdateItem": 1})
+    assert first == Counter({"PutItem": 1, "TransactWriteItems": 1, "UpdateItem": 1})
     replay = _counted(me, "POST", "/v1/me/reflections", body=reflection_body(), headers=key)
     assert replay == Counter({"PutItem": 1}), "a replay is answered from the record alone"
 

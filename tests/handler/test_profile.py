@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.handler.conftest import Caller, profile_body
 
@@ -50,12 +53,29 @@ def test_handle_is_unique_across_people(make_caller: Callable[[], Caller]) -> No
     assert bea("GET", "/v1/me").status == 404, "a refused create writes nothing"
 
 
-def test_changing_handle_frees_the_old_one(make_caller: Callable[[], Caller]) -> None:
-    ana, bea = make_caller(), make_caller()
+def test_a_handle_given_up_is_held_for_its_owner_for_30_days(
+    make_caller: Callable[[], Caller], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    monkeypatch.setattr("functions.profile.app.utc_now", lambda: now)
+    ana, bea, cai = make_caller(), make_caller(), make_caller()
     ana("PUT", "/v1/me", body=profile_body(handle="first"))
     assert ana("PATCH", "/v1/me", body={"handle": "second"}).status == 200
-    assert bea("PUT", "/v1/me", body=profile_body(handle="first")).status == 201
-    assert bea("PUT", "/v1/me", body=profile_body(handle="second")).status == 409
+    # Nobody else may take it while it is held, however the request is made.
+    assert bea("PUT", "/v1/me", body=profile_body(handle="first")).status == 409
+    assert bea("PUT", "/v1/me", body=profile_body(handle="bea")).status == 201
+    assert bea("PATCH", "/v1/me", body={"handle": "first"}).status == 409
+    assert bea("PUT", "/v1/me", body=profile_body(handle="second")).status == 409, "active: taken"
+    # Its owner may take it back at any time during the hold.
+    assert ana("PATCH", "/v1/me", body={"handle": "first"}).status == 200
+    assert ana("GET", "/v1/me").body["handle"] == "first"
+    assert ana("PATCH", "/v1/me", body={"handle": "third"}).status == 200
+    now += timedelta(days=29, hours=23)
+    assert cai("PUT", "/v1/me", body=profile_body(handle="first")).status == 409, "still held"
+    now += timedelta(hours=2)
+    assert cai("PUT", "/v1/me", body=profile_body(handle="first")).status == 201, "free after 30 days"
+    assert cai("GET", "/v1/me").body["handle"] == "first"
+    assert ana("GET", "/v1/me").body["handle"] == "third"
 
 
 def test_keeping_my_handle_on_replace_is_not_a_conflict(me: Caller) -> None:

@@ -26,6 +26,8 @@ def counted(person: Person, method: str, path: str, **kwargs: Any) -> Counter[st
     person.aws.requests.clear()
     reply = person(method, path, **kwargs)
     assert reply.status < 400, reply.body
+    # Besides its own budget, every signed-in request reads the erasure marker once.
+    assert person.aws.requests.account_checks == 1
     return person.aws.requests.counts
 
 

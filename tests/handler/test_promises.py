@@ -1008,7 +1008,7 @@ ZERO_MONTH = {
 def test_a_performers_month(ana: Person, bea: Person, clock: Clock) -> None:
     clock.set("2026-03-10T09:00:00Z")
     in_a_week = "2026-03-17T09:00:00Z"
-    yesterday = "2026-03-09T09:00:00Z"
+    in_an_hour = "2026-03-20T10:00:00Z"  # when P2 is opened, below
 
     # P1: promised, reported on time, satisfied the first time, assessed 5.
     p1 = open_promise(ana, bea, dueAt=in_a_week, size={"people": 3, "horizonDays": 10, "scope": "team"})
@@ -1022,8 +1022,9 @@ def test_a_performers_month(ana: Person, bea: Person, clock: Clock) -> None:
     )
 
     # P2: promised, reported late, not satisfied, reported again, satisfied; assessed 2.
-    p2 = open_promise(ana, bea, dueAt=yesterday, size={"people": 8, "horizonDays": 30, "scope": "team"})
+    p2 = open_promise(ana, bea, dueAt=in_an_hour, size={"people": 8, "horizonDays": 30, "scope": "team"})
     moved(bea, p2["promiseId"], "promise")
+    clock.set("2026-03-21T09:00:00Z")  # a day after it was due
     moved(bea, p2["promiseId"], "report_completion")
     moved(ana, p2["promiseId"], "declare_not_satisfied")
     moved(bea, p2["promiseId"], "report_completion")

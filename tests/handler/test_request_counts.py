@@ -2,6 +2,8 @@
 
 Read routes: exactly one request. Write routes: at most a read and one (transactional) write,
 plus the idempotency records only when the client sends an Idempotency-Key. Never a Scan.
+Every signed-in request also reads the erasure marker, once (`account_checks`, see
+tests/support/aws.py), whatever the route.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ def _counted(me: Caller, method: str, path: str, **kwargs: object) -> Counter[st
     me.aws.requests.clear()
     reply = me(method, path, **kwargs)
     assert reply.status < 400, reply.body
+    # Besides its own budget, every signed-in request reads the erasure marker once.
+    assert me.aws.requests.account_checks == 1
     return me.aws.requests.counts
 
 
@@ -38,16 +42,20 @@ def test_write_routes_make_a_read_and_one_write(me: Caller) -> None:
         {"GetItem": 1, "TransactWriteItems": 1}
     )
     device = {"platform": "ios", "pushToken": "token-000001"}
-    assert _counted(me, "POST", "/v1/me/devices", body=device) == Counter({"Query": 1, "PutItem": 1})
+    assert _counted(me, "POST", "/v1/me/devices", body=device) == Counter(
+        {"Query": 1, "TransactWriteItems": 1}
+    )
     device_id = me("GET", "/v1/me/devices").body["items"][0]["deviceId"]
-    assert _counted(me, "DELETE", f"/v1/me/devices/{device_id}") == Counter({"DeleteItem": 1})
+    assert _counted(me, "DELETE", f"/v1/me/devices/{device_id}") == Counter(
+        {"GetItem": 1, "TransactWriteItems": 1}
+    )
 
 
 def test_idempotency_records_only_with_a_key(me: Caller) -> None:
     device = {"platform": "ios", "pushToken": "token-000002"}
     first = _counted(me, "POST", "/v1/me/devices", body=device, headers={"Idempotency-Key": "abc"})
-    # Powertools: PutItem (in progress) + UpdateItem (completed) around the route's Query + PutItem.
-    assert first == Counter({"Query": 1, "PutItem": 2, "UpdateItem": 1})
+    # Powertools: PutItem (in progress) + UpdateItem (completed) around the route's own requests.
+    assert first == Counter({"Query": 1, "TransactWriteItems": 1, "PutItem": 1, "UpdateItem": 1})
     replay = _counted(me, "POST", "/v1/me/devices", body=device, headers={"Idempotency-Key": "abc"})
     assert replay == Counter({"PutItem": 1}), "a replay is answered from the record alone"
 

@@ -41,20 +41,38 @@ def table_spec_from_template(name: str = TABLE_NAME) -> dict[str, Any]:
 
 @dataclass
 class RequestLog:
-    """DynamoDB operations sent by the code under test, counted by a botocore hook."""
+    """DynamoDB operations sent by the code under test, counted by a botocore hook.
+
+    The erased-account check every signed-in request makes (a GetItem of `ERASED#<sub>`) is
+    counted apart, in `account_checks`, so that each route's own budget reads as before and
+    the check is asserted on its own.
+    """
 
     operations: list[str] = field(default_factory=list)
+    account_checks: int = 0
 
     def __call__(self, **kwargs: Any) -> None:
         # event name: before-send.dynamodb.<Operation>
-        self.operations.append(kwargs["event_name"].rsplit(".", 1)[-1])
+        operation = kwargs["event_name"].rsplit(".", 1)[-1]
+        if operation == "GetItem" and _reads_erasure_marker(kwargs["request"].body):
+            self.account_checks += 1
+            return
+        self.operations.append(operation)
 
     def clear(self) -> None:
         self.operations.clear()
+        self.account_checks = 0
 
     @property
     def counts(self) -> Counter[str]:
         return Counter(self.operations)
+
+
+def _reads_erasure_marker(body: bytes | str | None) -> bool:
+    if not body:
+        return False
+    params = json.loads(body)
+    return str(params.get("Key", {}).get("PK", {}).get("S", "")).startswith("ERASED#")
 
 
 @dataclass
@@ -78,6 +96,11 @@ class Aws:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def data_items(self) -> list[dict[str, Any]]:
+        """Every item but erasure markers, which name an erased person on purpose for a few days
+        (tests/handler/test_account.py asserts what a marker holds)."""
+        return [i for i in self.all_items() if not str(i["PK"]).startswith("ERASED#")]
 
     def create_user(self, email: str | None = None) -> tuple[str, str]:
         """A confirmed Cognito user; returns (sub, username)."""

@@ -9,7 +9,14 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 from pydantic import ValidationError
 
-from shared.api.problems import PROBLEM_JSON, field_errors, from_domain_error, problem, problem_responses
+from shared.api.problems import (
+    MAX_LISTED_ERRORS,
+    PROBLEM_JSON,
+    field_errors,
+    from_domain_error,
+    problem,
+    problem_responses,
+)
 from shared.domain.errors import (
     BadRequest,
     Conflict,
@@ -21,6 +28,7 @@ from shared.domain.errors import (
     PreconditionRequired,
     ServiceUnavailable,
 )
+from shared.models.common import Problem
 from shared.models.profile import ProfileInput
 
 SECRET = "s3cr3t-P@ssw0rd-do-not-echo"
@@ -182,3 +190,36 @@ def test_problem_responses_document_problem_json() -> None:
     assert set(responses) == {404, 412}
     assert responses[412]["description"] == "Precondition Failed"
     assert PROBLEM_JSON in responses[404]["content"]
+
+
+def _many(count: int) -> list[FieldError]:
+    return [
+        FieldError("body", f"field{i}", "extra_forbidden", "Extra inputs are not permitted")
+        for i in range(count)
+    ]
+
+
+def test_problem_lists_the_first_twenty_errors_and_counts_them_all() -> None:
+    body = _body(problem(422, "Some fields are invalid.", errors=_many(7000)))
+    assert MAX_LISTED_ERRORS == 20
+    assert [e["field"] for e in body["errors"]] == [f"field{i}" for i in range(20)]
+    assert body["errorCount"] == 7000
+    assert len(json.dumps(body)) < 4096
+
+
+def test_problem_counts_errors_when_all_are_listed() -> None:
+    body = _body(problem(422, "Some fields are invalid.", errors=_many(2)))
+    assert (len(body["errors"]), body["errorCount"]) == (2, 2)
+    assert "errorCount" not in _body(problem(404, "There is nothing here."))
+
+
+def test_domain_validation_errors_are_capped_too() -> None:
+    body = _body(from_domain_error(InvalidInput("Some cares are not yours.", _many(30))))
+    assert (len(body["errors"]), body["errorCount"]) == (20, 30)
+
+
+def test_the_problem_model_documents_the_error_count() -> None:
+    # The OpenAPI schema of problems comes from this model, which refuses unknown members.
+    body = _body(problem(422, "Some fields are invalid.", errors=_many(25)))
+    assert Problem.model_validate(body).error_count == 25
+    assert "errorCount" in Problem.model_json_schema()["properties"]

@@ -6,7 +6,7 @@ in the module's table shows up as a failing test rather than being copied into t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -409,3 +409,44 @@ def test_random_conversations_follow_the_diagram(opening: Opening, attempts: lis
     assert is_first_time_satisfaction(a for _, a in applied) == (
         state == State.fulfilled and (Role.customer, Act.declare_not_satisfied) not in applied
     )
+
+
+# --- terms ---------------------------------------------------------------------------------------
+
+_DUE = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+
+def test_only_a_counter_and_not_satisfied_set_new_terms() -> None:
+    from shared.domain.promises import TERM_SETTING_ACTS
+
+    assert {Act.counter, Act.declare_not_satisfied} == TERM_SETTING_ACTS
+
+
+@pytest.mark.parametrize(
+    ("conditions", "due_at", "changed"),
+    [
+        (None, None, []),
+        (["a", "b"], _DUE, []),
+        (["a", "b"], _DUE.astimezone(timezone(timedelta(hours=9))), []),
+        (["b", "a"], None, ["conditions"]),
+        ([], None, ["conditions"]),
+        (None, _DUE + timedelta(seconds=1), ["dueAt"]),
+        (["a"], _DUE - timedelta(days=1), ["conditions", "dueAt"]),
+    ],
+)
+def test_what_a_move_would_change(
+    conditions: list[str] | None, due_at: datetime | None, changed: list[str]
+) -> None:
+    from shared.domain.promises import changed_terms
+
+    assert changed_terms(["a", "b"], _DUE, conditions=conditions, due_at=due_at) == changed
+
+
+def test_a_due_time_is_past_beyond_clock_skew_only() -> None:
+    from shared.domain.promises import DUE_TIME_SKEW, is_past_due_time
+
+    now = _DUE
+    assert not is_past_due_time(now, now)
+    assert not is_past_due_time(now - DUE_TIME_SKEW, now)
+    assert is_past_due_time(now - DUE_TIME_SKEW - timedelta(seconds=1), now)
+    assert is_past_due_time(datetime(2000, 1, 1, tzinfo=UTC), now)

@@ -1,0 +1,42 @@
+"""Erasing a whole account (GDPR art. 17): every item of the person, their devices' push
+endpoints, their sign-in user, and a marker that keeps their still-valid tokens out.
+
+Order matters. The marker comes first: from then on every request with the person's token is a
+401 and every write for them fails inside its own transaction, so a write in flight cannot
+bring anything back after the deletion below has passed it. Then global sign-out (no new
+tokens), the promises they share (anonymised for the other person) or had alone (deleted), the
+items of their partition and those the ByOwner index finds, and last the sign-in user.
+Every step is idempotent: a retried erasure carries on where a failed one stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.logic.promises import forget_person
+from shared.push import delete_endpoints
+from shared.store import accounts
+from shared.store.identity import delete_sign_in_user, sign_out_everywhere
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure did: items deleted, shared promises anonymised."""
+
+    items_erased: int
+    promises_anonymised: int
+
+
+def erase_account(user_id: str, username: str, now: datetime) -> Erasure:
+    """Erase everything of this person (see the module docstring for the order, and why)."""
+    accounts.mark_erased(user_id, now)
+    sign_out_everywhere(username)
+    forgotten = forget_person(user_id)
+    found = accounts.find_items(user_id)
+    found.keys += forgotten.keys_to_delete
+    # Endpoints first: once the device items are gone nothing would name them any more.
+    delete_endpoints(user_id, found.endpoint_arns)
+    erased = accounts.delete_items(found)
+    delete_sign_in_user(username)
+    return Erasure(items_erased=erased, promises_anonymised=forgotten.anonymised)
