@@ -125,8 +125,17 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
 @app.get("/v1/me/export", summary="All my data as one JSON document (GDPR art. 20)")
 def export_me() -> AccountExport:
     user_id = app.user.user_id
+    # Imported here: export is rare, and the promise log is not on this function's hot path.
+    from shared.logic.promises import my_promises_as_i_see_them
+
     grouped = accounts.export_items(user_id)
-    return AccountExport.from_items(user_id, to_rfc3339(utc_now()), grouped)
+    return AccountExport.from_items(
+        user_id,
+        to_rfc3339(utc_now()),
+        grouped,
+        promises=my_promises_as_i_see_them(user_id),
+        blocks=block_logic.every_block(user_id),
+    )
 
 
 @app.post(

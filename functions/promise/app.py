@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -34,6 +35,7 @@ from shared.models.promise import (
     StateName,
 )
 from shared.observability import metrics
+from shared.store import keys as store_keys
 from shared.store import promises as store
 
 app = App()
@@ -184,15 +186,7 @@ def list_moves(
     if not items and start is None:
         raise NotFound("No such promise.")  # every promise has its opening move
     return Page[MoveRecord](
-        items=[
-            MoveRecord.model_validate(
-                {
-                    **{k: v for k, v in i.items() if k not in ("by", "actorId")},
-                    "by": {**i["by"], "isMe": i.get("actorId") == user_id},
-                }
-            )
-            for i in items
-        ],
+        items=[MoveRecord.model_validate(log.move_view(i, user_id)) for i in items],
         next_cursor=encode_cursor(last, user_id=user_id, list_name=list_name),
     )
 
@@ -292,20 +286,46 @@ def counterpart_promise(token: Token) -> Response[CounterpartPromise]:
     return _counterpart_response(promise, role, int(promise["version"]))
 
 
+def _counterpart_once(
+    token: str, operation: str, key: str | None, payload: dict[str, Any], produce: Callable[[], Response[Any]]
+) -> Response[Any]:
+    """Idempotency for a link's holder, who has no account: records go in the promise's own
+    partition. The link is checked before any record is written, so a bad token never leaves
+    one (a GetItem more, paid only by requests that carry a key)."""
+    if key is None:
+        return produce()
+    promise, _ = log.promise_for_token(token, utc_now())
+    return idempotent(
+        context=app.lambda_context,
+        partition=store_keys.promise_pk(str(promise["promiseId"])),
+        operation=operation,
+        key=key,
+        payload=payload,
+        produce=produce,
+    )
+
+
 @app.post(
     "/v1/counterpart/<token>/moves",
     summary="For an outside counterpart: make a move in their role",
     responses={200: {"description": "The promise after the move"}, **problem_responses(404, 409, 412)},
 )
 def counterpart_move(
-    token: Token, move: Annotated[MoveInput, Body()], if_match: IfMatch = None
+    token: Token,
+    move: Annotated[MoveInput, Body()],
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CounterpartPromise]:
     payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
-    updated, role, version = log.counterpart_move(
-        token, payload, utc_now(), if_match=if_match, check_version=check_if_match
-    )
-    metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
-    return _counterpart_response(updated, role, version)
+
+    def produce() -> Response[Any]:
+        updated, role, version = log.counterpart_move(
+            token, payload, utc_now(), if_match=if_match, check_version=check_if_match
+        )
+        metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
+        return _counterpart_response(updated, role, version)
+
+    return _counterpart_once(token, "counterpart-move", idempotency_key, payload, produce)
 
 
 @app.post(
@@ -313,11 +333,17 @@ def counterpart_move(
     summary="For an outside customer: what the promise was worth to them (once, after completion)",
     responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
 )
-def counterpart_assess(token: Token, assessment: Annotated[AssessmentInput, Body()]) -> Response[Assessment]:
+def counterpart_assess(
+    token: Token, assessment: Annotated[AssessmentInput, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Assessment]:
     payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
-    kept = log.counterpart_assess(token, payload, utc_now())
-    metrics.add_metric(name="PromisesAssessed", unit="Count", value=1)
-    return _assessment_response(kept)
+
+    def produce() -> Response[Any]:
+        kept = log.counterpart_assess(token, payload, utc_now())
+        metrics.add_metric(name="PromisesAssessed", unit="Count", value=1)
+        return _assessment_response(kept)
+
+    return _counterpart_once(token, "counterpart-assess", idempotency_key, payload, produce)
 
 
 @app.get(

@@ -19,6 +19,6 @@ def check_if_match(if_match: str | None, current_version: int | None) -> None:
         raise PreconditionFailed("The resource does not exist.")
     if "*" in tags:
         return
-    weakless = {t.removeprefix("W/") for t in tags}
-    if etag(current_version) not in weakless:
+    # Strong comparison (RFC 9110 13.1.1): `W/"v3"` is a weak tag and matches nothing here.
+    if etag(current_version) not in tags:
         raise PreconditionFailed("The resource changed since you read it; read it again.")

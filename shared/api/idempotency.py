@@ -1,7 +1,8 @@
 """`Idempotency-Key` on creating routes, through Powertools idempotency on the single table.
 
 Records live in the caller's own partition (PK = USER#<sub>, SK = IDEMPOTENCY#...), so keys of
-different people never collide and account erasure removes them with everything else. The
+different people never collide and account erasure removes them with everything else; an
+outside counterpart's live in the promise's partition (PK = PROMISE#<id>). The
 record keeps the first response for 24 hours; the same key with another body is a 422.
 """
 
@@ -33,13 +34,21 @@ def _bad_key(message: str) -> InvalidInput:
 def idempotent(
     *,
     context: LambdaContext,
-    user_id: str,
+    user_id: str | None = None,
+    partition: str | None = None,
     operation: str,
     key: str | None,
     payload: Any,
     produce: Callable[[], Response[Any]],
 ) -> Response[Any]:
-    """Run `produce` once per (person, operation, key); replays return the first response."""
+    """Run `produce` once per (person, operation, key); replays return the first response.
+
+    The record lives in the caller's partition (`user_id`), or, for a caller without an account
+    (an outside counterpart, whose credential is a promise's link), in `partition`, the
+    promise's own, which is erased with it.
+    """
+    if (user_id is None) == (partition is None):
+        raise TypeError("give exactly one of user_id and partition")
     if key is None:
         return produce()
     if not 1 <= len(key) <= 255 or not key.isprintable():
@@ -60,7 +69,7 @@ def idempotent(
         table_name=table_name(),
         key_attr="PK",
         sort_key_attr="SK",
-        static_pk_value=keys.user_pk(user_id),
+        static_pk_value=partition or keys.user_pk(str(user_id)),
         expiry_attr="expiresAt",
         boto3_client=dynamodb(),
     )

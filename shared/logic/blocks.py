@@ -65,3 +65,14 @@ def list_blocks(
         {"blockId": i["blockId"], "createdAt": i["createdAt"], "handle": handles.get(i["blockedUserId"])}
         for i in items
     ], last
+
+
+def every_block(user_id: str) -> list[dict[str, Any]]:
+    """All my blocks, every page (for the export)."""
+    out: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        items, start = list_blocks(user_id, 100, start)
+        out += items
+        if not start:
+            return out

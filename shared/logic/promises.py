@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,6 +112,14 @@ def promise_view(promise: Mapping[str, Any], user_id: str) -> dict[str, Any]:
     }
     if role == Role.performer:
         view["selfAssessment"] = promise.get("selfAssessment")
+    return view
+
+
+def move_view(move: Mapping[str, Any], user_id: str) -> dict[str, Any]:
+    """One move of the log as a side sees it: who made it by handle (`isMe` for mine), never
+    the internal id behind it."""
+    view = {k: v for k, v in move.items() if k in store.MOVE_FIELDS and k not in ("by", "actorId")}
+    view["by"] = {**move["by"], "isMe": move.get("actorId") == user_id}
     return view
 
 
@@ -275,6 +284,9 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
     notice = _notice(promise, user_id, rule.act.value, opening=True)
     tx.add("inbox", _inbox(notice, at))
     tx.require_account(user_id)
+    # The handle I am shown by is the one my profile has when this commits (a rename meanwhile
+    # would otherwise leave this promise showing the old one: the follower may have run already).
+    tx.add("me", [profiles.handle_unchanged_check(user_id, me["handle"])])
     if other_id is not None:
         # At commit time the handle is still theirs, their account stands and they have not
         # blocked me; otherwise, to me, no one has that handle (a block is never revealed).
@@ -682,6 +694,78 @@ def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
         journey_rules.summarize(month, stored.get(month, {}))
         for month in journey_rules.months_between(first, last)
     ]
+
+
+# --- export ----------------------------------------------------------------------------------
+
+# A person's promises live in their own partitions: one Query each, a few at a time.
+_EXPORT_READERS = 8
+
+
+def my_promises_as_i_see_them(user_id: str) -> list[dict[str, Any]]:
+    """Every promise of mine (my memberships name them) with its whole log, as I see them.
+
+    One Query per promise, run `_EXPORT_READERS` at a time: export is rare, and the person's
+    promises are in their own partitions by design (each is shared with the other side).
+    """
+    ids = [str(m["promiseId"]) for m in store.my_memberships(user_id)]
+    with ThreadPoolExecutor(max_workers=_EXPORT_READERS) as pool:
+        partitions = list(pool.map(store.promise_partition, ids))
+    out = []
+    for items in partitions:
+        promise = next((i for i in items if i["SK"] == store_keys.PROMISE_SK), None)
+        if promise is None or my_role(promise, user_id) is None:
+            continue  # anonymised away from me meanwhile, or gone
+        moves = sorted(
+            (i for i in items if str(i["SK"]).startswith(store_keys.MOVE_PREFIX)), key=lambda m: int(m["seq"])
+        )
+        view = promise_view({k: promise[k] for k in store.PROMISE_FIELDS if k in promise}, user_id)
+        out.append({**view, "moves": [move_view(m, user_id) for m in moves]})
+    return out
+
+
+# --- handles ---------------------------------------------------------------------------------
+
+
+def follow_handle(user_id: str) -> int:
+    """Show this person's current handle wherever a promise of theirs shows them: the promise
+    (both sides and a link's holder read it there), the moves they made, and the other app
+    user's membership and care links. Answers how many items changed.
+
+    Run after their profile changed (the table's stream, `functions/handle_follower`). It reads
+    the handle from the profile now, not from the event, so retries and reordered events end
+    in the same place; every write is conditioned on what it replaces, so a second run changes
+    nothing. The promise item goes first and bumps its version, so a move in flight that read
+    the old handle fails and is retried on the new one; its moves are read after that.
+    A person whose profile is gone (erased) is left alone: erasure deals with their promises.
+    """
+    current = profiles.get_profile(user_id)
+    if current is None:
+        return 0
+    handle = current.handle
+    changed = 0
+    for membership in store.my_memberships(user_id):
+        promise_id = str(membership["promiseId"])
+        role = str(membership["myRole"])
+        changed += store.rename_party(promise_id, role, user_id, handle)
+        items = store.promise_partition(promise_id)
+        promise = next((i for i in items if i["SK"] == store_keys.PROMISE_SK), None)
+        if promise is None or my_role(promise, user_id) is None:
+            continue
+        for item in items:
+            mine = str(item["SK"]).startswith(store_keys.MOVE_PREFIX) and item.get("actorId") == user_id
+            if mine and (item.get("by") or {}).get("handle") != handle:
+                changed += store.rename_mover(promise_id, int(item["seq"]), user_id, handle)
+        for other_role, other_id in _user_sides(promise):
+            if other_id == user_id:
+                continue
+            changed += store.rename_counterpart(
+                other_id, store_keys.membership_sk(promise_id), in_summary=False, handle=handle
+            )
+            for care_id in care_ids_of(promise, other_role):
+                link = store_keys.care_link_sk(care_id, _LINKED, promise_id)
+                changed += store.rename_counterpart(other_id, link, in_summary=True, handle=handle)
+    return changed
 
 
 # --- erasure -----------------------------------------------------------------------------------

@@ -1,13 +1,23 @@
 """The account export document (GDPR art. 20): every item of mine, grouped by kind."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from pydantic import Field
 
 from shared.domain.cares import COUNTER_FIELDS
+from shared.models.block import Block
 from shared.models.care import Care, CareRevision, Reflection
 from shared.models.common import ApiModel
 from shared.models.profile import Device, Profile
+from shared.models.promise import MoveRecord, Promise
+
+
+class PromiseExport(Promise):
+    """One of my promises as I see it, with its whole log (every move's note, conditions and
+    due time), my assessment or self-assessment included."""
+
+    moves: list[MoveRecord]
 
 
 class CareLink(ApiModel):
@@ -35,14 +45,28 @@ class AccountExport(ApiModel):
     cares: list[Care] = Field(default_factory=list)
     care_revisions: list[CareRevision] = Field(default_factory=list)
     care_links: list[CareLink] = Field(default_factory=list)
+    promises: list[PromiseExport] = Field(default_factory=list)
+    blocks: list[Block] = Field(default_factory=list)
     other: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="Items of kinds this document does not model yet, by kind."
     )
 
     @classmethod
-    def from_items(cls, user_id: str, exported_at: str, grouped: dict[str, list[dict[str, Any]]]) -> Self:
-        """Build the document from items grouped by their `entity`."""
+    def from_items(
+        cls,
+        user_id: str,
+        exported_at: str,
+        grouped: dict[str, list[dict[str, Any]]],
+        *,
+        promises: Sequence[Mapping[str, Any]] = (),
+        blocks: Sequence[Mapping[str, Any]] = (),
+    ) -> Self:
+        """Build the document from items grouped by their `entity`, my promises as I see them
+        (they live in their own partitions) and my blocks with their current handles."""
         rest = dict(grouped)
+        # What my lists show of each promise: the promises below hold all of it, and more.
+        rest.pop("promise-membership", None)
+        rest.pop("block", None)
         profiles = rest.pop("profile", [])
         device_items = rest.pop("device", [])
         care_map_only = {*COUNTER_FIELDS, "lastActivityAt"}
@@ -63,5 +87,7 @@ class AccountExport(ApiModel):
                 CareLink.model_validate({k: v for k, v in link.items() if k in _CARE_LINK_FIELDS})
                 for link in rest.pop("care-link", [])
             ],
+            promises=[PromiseExport.model_validate(p) for p in promises],
+            blocks=[Block.model_validate(b) for b in blocks],
             other=rest,
         )

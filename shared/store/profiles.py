@@ -87,6 +87,19 @@ def active_handle_check(handle: str, owner: str) -> dict[str, Any]:
     }
 
 
+def handle_unchanged_check(user_id: str, handle: str | None) -> dict[str, Any]:
+    """A ConditionCheck that my profile still has `handle` (or, for None, that I still have no
+    profile) when the write commits."""
+    check: dict[str, Any] = {"TableName": table_name(), "Key": key(keys.user_pk(user_id), keys.PROFILE_SK)}
+    if handle is None:
+        check["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        check["ConditionExpression"] = "#handle = :handle"
+        check["ExpressionAttributeNames"] = {"#handle": "handle"}
+        check["ExpressionAttributeValues"] = {":handle": {"S": handle}}
+    return {"ConditionCheck": check}
+
+
 def save_profile(
     user_id: str, data: dict[str, Any], current: StoredProfile | None, now: datetime
 ) -> StoredProfile:

@@ -471,3 +471,72 @@ def delete_item(pk: str, sk: str) -> None:
     """Delete one item (idempotent)."""
     with throttling_as_unavailable():
         dynamodb().delete_item(TableName=table_name(), Key=key(pk, sk))
+
+
+
+# --- handles that changed ----------------------------------------------------------------------
+
+
+def _update_if(
+    pk: str, sk: str, expression: str, condition: str, names: Mapping[str, str], values: Mapping[str, Any]
+) -> bool:
+    """One UpdateItem; False when its condition does not hold (nothing to change there)."""
+    try:
+        with throttling_as_unavailable():
+            dynamodb().update_item(
+                TableName=table_name(),
+                Key=key(pk, sk),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=dict(names),
+                ExpressionAttributeValues=dict(values),
+            )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def rename_party(promise_id: str, role: str, user_id: str, handle: str) -> bool:
+    """Show `handle` for my side of the promise if it shows another, and bump the version: a
+    move that read the promise before this fails (409) rather than log me by the old handle."""
+    return _update_if(
+        keys.promise_pk(promise_id),
+        keys.PROMISE_SK,
+        "SET #party.#handle = :h ADD version :one",
+        "#party.userId = :me AND (attribute_not_exists(#party.#handle) OR #party.#handle <> :h)",
+        {"#party": role, "#handle": "handle"},
+        {":me": {"S": user_id}, ":h": {"S": handle}, ":one": {"N": "1"}},
+    )
+
+
+def rename_mover(promise_id: str, seq: int, user_id: str, handle: str) -> bool:
+    """Show `handle` as who made one of my moves in the log (`by`), if it shows another."""
+    return _update_if(
+        keys.promise_pk(promise_id),
+        keys.move_sk(seq),
+        "SET #by.#handle = :h",
+        "actorId = :me AND (attribute_not_exists(#by.#handle) OR #by.#handle <> :h)",
+        {"#by": "by", "#handle": "handle"},
+        {":me": {"S": user_id}, ":h": {"S": handle}},
+    )
+
+
+def rename_counterpart(viewer_id: str, sk: str, in_summary: bool, handle: str) -> bool:
+    """Show `handle` for the counterpart in the viewer's summary of a promise: their membership
+    (`counterpart`), or a care link of theirs (`summary.counterpart`). Only where it shows an app
+    user with another handle: an anonymised counterpart stays anonymous."""
+    target = "#summary.#counterpart" if in_summary else "#counterpart"
+    names = {"#counterpart": "counterpart", "#handle": "handle", "#kind": "kind"}
+    if in_summary:
+        names["#summary"] = "summary"
+    return _update_if(
+        keys.user_pk(viewer_id),
+        sk,
+        f"SET {target}.#handle = :h",
+        f"attribute_exists(PK) AND {target}.#kind = :user"
+        f" AND (attribute_not_exists({target}.#handle) OR {target}.#handle <> :h)",
+        names,
+        {":h": {"S": handle}, ":user": {"S": "user"}},
+    )

@@ -93,18 +93,23 @@ def test_no_function_uses_a_sam_event_that_attaches_a_managed_policy() -> None:
         assert not [e for e in events if e["Type"] in ("DynamoDB", "Kinesis", "SQS", "MSK", "MQ")], function
 
 
-def test_the_notifier_may_read_this_tables_stream_and_no_other() -> None:
-    statements = _statements(_role_of("NotifierFunction")[1])
-    stream = [s for s in statements if set(_as_list(s["Action"])) & set(STREAM_READS)]
-    assert stream == [
-        {
-            "Sid": "ReadTheTableStream",
-            "Effect": "Allow",
-            "Action": STREAM_READS,
-            "Resource": {"Fn::Sub": "${AppTable.Arn}/stream/*"},
-        }
-    ]
-    others = [f for f in FUNCTIONS if f != "NotifierFunction"]
-    for function in others:
+def test_functions_fed_by_the_stream_may_read_this_tables_stream_and_no_other() -> None:
+    fed = {
+        mapping["Properties"]["FunctionName"]["Ref"]
+        for mapping in TEMPLATE.resources_of_type("AWS::Lambda::EventSourceMapping").values()
+    }
+    assert fed == {"NotifierFunction", "HandleFollowerFunction"}
+    for function in fed:
+        statements = _statements(_role_of(function)[1])
+        stream = [s for s in statements if set(_as_list(s["Action"])) & set(STREAM_READS)]
+        assert stream == [
+            {
+                "Sid": "ReadTheTableStream",
+                "Effect": "Allow",
+                "Action": STREAM_READS,
+                "Resource": {"Fn::Sub": "${AppTable.Arn}/stream/*"},
+            }
+        ], function
+    for function in [f for f in FUNCTIONS if f not in fed]:
         actions = {a for s in _statements(_role_of(function)[1]) for a in _as_list(s["Action"])}
         assert not set(STREAM_READS) & actions, function

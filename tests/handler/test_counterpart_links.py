@@ -533,3 +533,51 @@ def test_a_refused_move_by_token_stops_at_the_read(ana: Person, aws: Aws) -> Non
     aws.requests.clear()
     assert is_not_found(look(f"{pid}.{'A' * 43}"))
     assert aws.requests.counts == Counter({"GetItem": 1})
+
+
+# --- retries: Idempotency-Key on the link's routes (issue 9, part 6) ---------------------------
+
+
+def test_a_retried_assessment_with_its_key_answers_the_first_response(ana: Person, aws: Aws) -> None:
+    pid = offer_to_outside(ana)
+    token = make_link(ana, pid)
+    acted(token, "accept")
+    moved(ana, pid, "report_completion")
+    key = {"Idempotency-Key": "assess-1"}
+    first = public("POST", f"/v1/counterpart/{token}/assessment", body=ASSESSMENT, headers=key)
+    again = public("POST", f"/v1/counterpart/{token}/assessment", body=ASSESSMENT, headers=key)
+    assert (first.status, again.status) == (201, 201), again.body
+    assert again.body == first.body
+    other = public(
+        "POST", f"/v1/counterpart/{token}/assessment", body={"value": 1, "enabled": "x"}, headers=key
+    )
+    assert other.status == 422
+    assert other.problem["errors"][0]["code"] == "idempotency_key_reused"
+    assert sum(1 for i in aws.all_items() if str(i["SK"]).startswith("ASSESSMENT#")) == 1
+
+
+def test_a_retried_move_with_its_key_is_made_once(ana: Person) -> None:
+    pid = request_of_outside(ana)
+    token = make_link(ana, pid)
+    key = {"Idempotency-Key": "promise-1"}
+    first = act(token, "promise", headers=key)
+    again = act(token, "promise", headers=key)
+    assert (first.status, again.status) == (200, 200), again.body
+    assert again.body == first.body
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert [m["act"] for m in log_of(ana, pid)] == ["request", "promise"]
+    # Without the key, the same retry is a second move, which the state machine refuses.
+    assert act(token, "promise").status == 409
+
+
+def test_a_bad_token_with_a_key_leaves_no_record(ana: Person, aws: Aws) -> None:
+    pid = request_of_outside(ana)
+    token = make_link(ana, pid)
+    forged = f"{pid}.{'x' * 43}"
+    before = table_text(aws)
+    reply = act(forged, "promise", headers={"Idempotency-Key": "k"})
+    assert reply.status == 404
+    assert table_text(aws) == before
+    assert act(token, "promise", headers={"Idempotency-Key": "k"}).status == 200
+    records = [i for i in aws.all_items() if str(i["SK"]).startswith("IDEMPOTENCY#")]
+    assert [r["PK"] for r in records] == [f"PROMISE#{pid}"], "kept in the promise's partition"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import boto3
+
+from shared.store import table
 from tests.handler.conftest import Caller
 
 
@@ -113,3 +117,79 @@ def test_device_limit(me: Caller) -> None:
     reply = me("POST", "/v1/me/devices", body=_device("token-one-too-many"))
     assert reply.status == 409
     assert len(me("GET", "/v1/me/devices", query={"limit": "100"}).body["items"]) == 10
+
+
+# --- under a flaky network: registrations that race (issue 9, part 5) -------------------------
+
+
+def _while_writing(register_first: Callable[[], Any]) -> Any:
+    """Run `register_first` after the request under test has read my devices and just before it
+    writes: what a parallel registration from a retrying phone does."""
+    fired: list[Any] = []
+    started: list[bool] = []
+
+    def hook(**_: Any) -> None:
+        if not started:  # once: the registration it runs writes through this client too
+            started.append(True)
+            fired.append(register_first())
+
+    table.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", hook)
+    return fired, hook
+
+
+def _stop(hook: Any) -> None:
+    table.dynamodb().meta.events.unregister("before-call.dynamodb.TransactWriteItems", hook)
+
+
+def _endpoint_tokens(aws: Any) -> list[str]:
+    sns = boto3.client("sns", region_name="us-east-1")
+    tokens = []
+    for app in sns.list_platform_applications()["PlatformApplications"]:
+        endpoints = sns.list_endpoints_by_platform_application(
+            PlatformApplicationArn=app["PlatformApplicationArn"]
+        )
+        tokens += [e["Attributes"]["Token"] for e in endpoints["Endpoints"]]
+    return tokens
+
+
+def test_the_same_token_registered_twice_at_once_is_one_device(me: Caller) -> None:
+    fired, hook = _while_writing(lambda: me("POST", "/v1/me/devices", body=_device("token-racing-1")))
+    try:
+        outer = me("POST", "/v1/me/devices", body=_device("token-racing-1"))
+    finally:
+        _stop(hook)
+    (inner,) = fired
+    assert inner.status == 201
+    assert outer.status == 200, "the later one finds the earlier: the same device"
+    assert outer.body == inner.body
+    assert [d["deviceId"] for d in me("GET", "/v1/me/devices").body["items"]] == [inner.body["deviceId"]]
+    # The count holds one: nine more fit, and not ten.
+    for n in range(9):
+        assert me("POST", "/v1/me/devices", body=_device(f"token-{n:08d}")).status == 201
+    assert me("POST", "/v1/me/devices", body=_device("token-eleventh")).status == 409
+
+
+def test_the_limit_holds_when_two_registrations_race_for_the_last_place(me: Caller) -> None:
+    for n in range(9):
+        assert me("POST", "/v1/me/devices", body=_device(f"token-{n:08d}")).status == 201
+    fired, hook = _while_writing(lambda: me("POST", "/v1/me/devices", body=_device("token-tenth-in")))
+    try:
+        late = me("POST", "/v1/me/devices", body=_device("token-eleventh-out"))
+    finally:
+        _stop(hook)
+    assert fired[0].status == 201
+    assert late.status == 409, late.body
+    listed = me("GET", "/v1/me/devices", query={"limit": "100"}).body["items"]
+    assert len(listed) == 10
+    assert "token-eleventh-out" not in {d["pushToken"] for d in listed}
+    assert "token-eleventh-out" not in _endpoint_tokens(me.aws), "its push endpoint was not left behind"
+    assert "token-tenth-in" in _endpoint_tokens(me.aws)
+
+
+def test_removing_a_device_makes_room_and_frees_its_token(me: Caller) -> None:
+    ids = [me("POST", "/v1/me/devices", body=_device(f"token-{n:08d}")).body["deviceId"] for n in range(10)]
+    assert me("DELETE", f"/v1/me/devices/{ids[0]}").status == 204
+    again = me("POST", "/v1/me/devices", body=_device("token-00000000"))
+    assert again.status == 201, "a new device for the token that was removed"
+    assert again.body["deviceId"] != ids[0]
+    assert me("POST", "/v1/me/devices", body=_device("token-eleventh")).status == 409

@@ -34,16 +34,16 @@ def test_star_matches_any_existing_version() -> None:
     check_if_match(" * ", 99)
 
 
-def test_weak_prefix_is_accepted_for_the_current_version() -> None:
-    # Gateways weaken strong ETags when they compress; the version still has to match.
-    check_if_match('W/"v3"', 3)
+@pytest.mark.parametrize("sent", ['W/"v3"', 'W/"v2"', ' W/"v3" '])
+def test_a_weak_tag_never_matches(sent: str) -> None:
+    """If-Match uses the strong comparison (RFC 9110 13.1.1): a weak tag matches nothing."""
     with pytest.raises(PreconditionFailed):
-        check_if_match('W/"v2"', 3)
+        check_if_match(sent, 3)
 
 
 def test_a_list_of_tags_passes_when_one_matches() -> None:
     check_if_match('"v1", "v2",  "v3"', 3)
-    check_if_match('"v1",W/"v3"', 3)
+    check_if_match('W/"v3", "v3"', 3)
     with pytest.raises(PreconditionFailed):
         check_if_match('"v1", "v2"', 3)
 
