@@ -141,11 +141,6 @@ def delete_items(found: AccountItems) -> int:
     return len(unique)
 
 
-def erase_items(user_id: str) -> int:
-    """Delete every item of mine (`find_items`, then `delete_items`); answer how many."""
-    return delete_items(find_items(user_id))
-
-
 def _delete_batch(item_keys: list[dict[str, Any]]) -> None:
     requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": k}} for k in item_keys]
     for attempt in range(8):

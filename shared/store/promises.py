@@ -473,7 +473,6 @@ def delete_item(pk: str, sk: str) -> None:
         dynamodb().delete_item(TableName=table_name(), Key=key(pk, sk))
 
 
-
 # --- handles that changed ----------------------------------------------------------------------
 
 

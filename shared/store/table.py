@@ -102,12 +102,6 @@ def new_item_put(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"Put": {"TableName": table_name(), "Item": serialize(item), "ConditionExpression": _ABSENT}}
 
 
-def put_new_item(item: Mapping[str, Any]) -> None:
-    """PutItem of a new item (its key is fresh): an existing one makes it fail, never overwritten."""
-    with throttling_as_unavailable():
-        dynamodb().put_item(TableName=table_name(), Item=serialize(item), ConditionExpression=_ABSENT)
-
-
 def error_code(error: ClientError) -> str:
     """The AWS error code of a client error."""
     return str(error.response.get("Error", {}).get("Code", ""))

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from functions.care.app import lambda_handler as care_handler
-from shared.api.resolver import MAX_JSON_DEPTH
+from functions.profile.app import lambda_handler as profile_handler
+from shared.api.resolver import MAX_JSON_DEPTH, Handler
 from tests.handler import test_promises
 from tests.handler.conftest import Caller, profile_body
 from tests.handler.test_promises import Person, move, open_promise, opening_body
@@ -133,15 +134,15 @@ def _nested(depth: int, leaf: str = '"x"') -> str:
 
 
 @pytest.mark.parametrize(
-    ("call", "path", "field"),
-    [(Caller.__call__, "/v1/me", "displayName"), (_care, "/v1/me/cares", "statement")],
+    ("handler", "method", "path", "field"),
+    [(profile_handler, "PUT", "/v1/me", "displayName"), (care_handler, "POST", "/v1/me/cares", "statement")],
 )
 def test_json_nested_two_thousand_deep_is_400_not_500(
-    me: Caller, call: Callable[..., Reply], path: str, field: str
+    me: Caller, handler: Handler, method: str, path: str, field: str
 ) -> None:
     body = f'{{"{field}": {_nested(2000)}}}'
     assert len(body) < 4100
-    reply = call(me, "PUT" if path == "/v1/me" else "POST", path, raw_body=body)
+    reply = invoke(handler, http_event(method, path, user=me.sub, username=me.username, raw_body=body))
     _assert_problem(reply, 400)
     _nothing_written(me)
 

@@ -18,7 +18,10 @@ from tests.support.aws import Aws, http_event, invoke
 
 @pytest.fixture
 def make_person(aws: Aws) -> Callable[[str], Person]:
-    return lambda name="p": new_person(aws, name)
+    def make(name: str = "p") -> Person:
+        return new_person(aws, name)
+
+    return make
 
 
 @pytest.mark.parametrize("route", SIGNED_IN_ROUTES, ids=lambda r: r.route_key)

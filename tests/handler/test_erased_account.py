@@ -59,7 +59,10 @@ def _erase(person: Person) -> None:
 
 @pytest.fixture
 def make_person(aws: Aws) -> Callable[[str], Person]:
-    return lambda name="p": new_person(aws, name)
+    def make(name: str = "p") -> Person:
+        return new_person(aws, name)
+
+    return make
 
 
 @pytest.mark.parametrize(
