@@ -26,7 +26,7 @@ from shared.models.notification import Notification
 from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
 from shared.observability import logger, metrics
 from shared.push import delete_endpoints, register_endpoint
-from shared.store import accounts, blocks, devices, notifications, profiles
+from shared.store import blocks, devices, notifications, profiles
 
 app = App()
 
@@ -126,15 +126,11 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
 def export_me() -> AccountExport:
     user_id = app.user.user_id
     # Imported here: export is rare, and the promise log is not on this function's hot path.
-    from shared.logic.promises import my_promises_as_i_see_them
+    from shared.logic.accounts import export_account
 
-    grouped = accounts.export_items(user_id)
+    data = export_account(user_id)
     return AccountExport.from_items(
-        user_id,
-        to_rfc3339(utc_now()),
-        grouped,
-        promises=my_promises_as_i_see_them(user_id),
-        blocks=block_logic.every_block(user_id),
+        user_id, to_rfc3339(utc_now()), data.items_by_kind, promises=data.promises, blocks=data.blocks
     )
 
 

@@ -7,6 +7,7 @@ makes, lists and removes blocks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,19 +61,13 @@ def list_blocks(
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of my blocks, oldest first, each with the blocked person's current handle."""
     items, last = blocks.list_blocks(user_id, limit, start)
-    handles = blocks.current_handles([i["blockedUserId"] for i in items]) if items else {}
+    return with_current_handles(items), last
+
+
+def with_current_handles(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Blocks as listed: each with the blocked person's handle now (one BatchGetItem per 100)."""
+    handles = blocks.current_handles([str(i["blockedUserId"]) for i in items]) if items else {}
     return [
-        {"blockId": i["blockId"], "createdAt": i["createdAt"], "handle": handles.get(i["blockedUserId"])}
+        {"blockId": i["blockId"], "createdAt": i["createdAt"], "handle": handles.get(str(i["blockedUserId"]))}
         for i in items
-    ], last
-
-
-def every_block(user_id: str) -> list[dict[str, Any]]:
-    """All my blocks, every page (for the export)."""
-    out: list[dict[str, Any]] = []
-    start: dict[str, Any] | None = None
-    while True:
-        items, start = list_blocks(user_id, 100, start)
-        out += items
-        if not start:
-            return out
+    ]

@@ -702,13 +702,13 @@ def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
 _EXPORT_READERS = 8
 
 
-def my_promises_as_i_see_them(user_id: str) -> list[dict[str, Any]]:
-    """Every promise of mine (my memberships name them) with its whole log, as I see them.
+def promises_as_i_see_them(user_id: str, promise_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """These promises of mine (my memberships name them) with their whole logs, as I see them.
 
     One Query per promise, run `_EXPORT_READERS` at a time: export is rare, and the person's
     promises are in their own partitions by design (each is shared with the other side).
     """
-    ids = [str(m["promiseId"]) for m in store.my_memberships(user_id)]
+    ids = list(promise_ids)
     with ThreadPoolExecutor(max_workers=_EXPORT_READERS) as pool:
         partitions = list(pool.map(store.promise_partition, ids))
     out = []

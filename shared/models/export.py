@@ -64,9 +64,6 @@ class AccountExport(ApiModel):
         """Build the document from items grouped by their `entity`, my promises as I see them
         (they live in their own partitions) and my blocks with their current handles."""
         rest = dict(grouped)
-        # What my lists show of each promise: the promises below hold all of it, and more.
-        rest.pop("promise-membership", None)
-        rest.pop("block", None)
         profiles = rest.pop("profile", [])
         device_items = rest.pop("device", [])
         care_map_only = {*COUNTER_FIELDS, "lastActivityAt"}

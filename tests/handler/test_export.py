@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -200,3 +201,21 @@ def test_every_value_written_through_the_api_is_in_the_export(aws: Aws) -> None:
     text = json.dumps(export)
     for stranger in (bea.sub, cai.sub):
         assert stranger not in text, "nobody else's internal id"
+
+
+def test_the_export_reads_my_partition_once_and_each_promise_once(aws: Aws) -> None:
+    ana, bea = new_person(aws, "ana"), new_person(aws, "bea")
+    for n in range(3):
+        body = {
+            "opening": "request",
+            "counterpart": {"handle": bea.handle},
+            "what": f"w{n}",
+            "dueAt": _due(3),
+        }
+        _ok(ana("POST", "/v1/me/promises", body=body))
+    _ok(ana.profile("POST", "/v1/me/blocks", body={"handle": bea.handle}))
+    aws.requests.clear()
+    export = _ok(ana.profile("GET", "/v1/me/export"), 200)
+    assert len(export["promises"]) == 3
+    assert aws.requests.counts == Counter({"Query": 1 + 3, "BatchGetItem": 1})
+    assert aws.requests.account_checks == 1

@@ -60,6 +60,7 @@ def stream(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[
 def _follow(stream: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Deliver what the follower's filter lets through, as Lambda would; answers those records."""
     wanted = [r for r in stream() if FOLLOWER.wants(r)]
+    assert {r["dynamodb"]["NewImage"]["entity"]["S"] for r in wanted} <= {"profile"}, "profiles only"
     if wanted:
         result = follower_handler({"Records": wanted}, LambdaContext())
         assert result == {"batchItemFailures": []}

@@ -132,9 +132,11 @@ def test_a_record_whose_devices_cannot_be_read_is_retried_alone(
 def test_the_template_feeds_the_notifier_new_notifications_only() -> None:
     """The event source filter is what keeps every other table write away from this function."""
     template = load()
-    (mapping,) = template.resources_of_type("AWS::Lambda::EventSourceMapping").values()
-    props = mapping["Properties"]
-    assert props["FunctionName"] == {"Ref": "NotifierFunction"}
+    (props,) = [
+        m["Properties"]
+        for m in template.resources_of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": "NotifierFunction"}
+    ]
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["AppTable", "StreamArn"]}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
