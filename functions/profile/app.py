@@ -14,7 +14,7 @@ from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
-from shared.domain.errors import NotFound, PreconditionFailed, ServiceUnavailable
+from shared.domain.errors import AccountErased, NotFound, PreconditionFailed, ServiceUnavailable
 from shared.domain.ids import new_id
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.timeutil import to_rfc3339, utc_now
@@ -169,8 +169,9 @@ def register_device(
                     "endpointArn": endpoint.arn if endpoint else None,
                 },
             )
-        except devices.DeviceLimitReached:
-            # Lost a race for the last place: the endpoint made for this token serves no one.
+        except (devices.DeviceLimitReached, AccountErased):
+            # Lost a race for the last place, or to the erasure of my account: the endpoint made
+            # for this token would serve no one, and no device item would name it for deletion.
             if endpoint and not endpoint.previous_owner:
                 delete_endpoints(user_id, [endpoint.arn])
             raise

@@ -44,7 +44,7 @@ from shared.store.table import key
 from shared.store.transaction import Transaction, TransactionCancelled
 
 _LINKED: LinkKind = "promise"
-# Transaction labels of the checks on the other side's account, handle and blocks.
+# The transaction label of the check on the other side's account (a 409: the promise changed hands).
 _OTHER_ACCOUNT = "counterpart-account"
 
 

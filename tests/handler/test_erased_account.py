@@ -226,6 +226,18 @@ def test_a_write_in_flight_while_the_account_is_erased_leaves_nothing_behind(
     assert reply.status == 401, reply.body
     assert _naming(aws, ana.sub, text, text[-12:]) == []
     assert bea.profile("GET", "/v1/me/notifications").body["items"] == inbox_before
+    assert not [e for e in _endpoints() if ana.sub in json.dumps(e)], "no push endpoint left for her"
+
+
+def _endpoints() -> list[dict[str, Any]]:
+    sns = boto3.client("sns", region_name="us-east-1")
+    return [
+        endpoint
+        for app in sns.list_platform_applications()["PlatformApplications"]
+        for endpoint in sns.list_endpoints_by_platform_application(
+            PlatformApplicationArn=app["PlatformApplicationArn"]
+        )["Endpoints"]
+    ]
 
 
 def test_an_assessment_in_flight_while_the_customer_is_erased_is_not_kept(
