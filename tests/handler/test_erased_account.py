@@ -229,7 +229,7 @@ def test_a_write_in_flight_while_the_account_is_erased_leaves_nothing_behind(
     assert not [e for e in _endpoints() if ana.sub in json.dumps(e)], "no push endpoint left for her"
 
 
-def _endpoints() -> list[dict[str, Any]]:
+def _endpoints() -> list[Any]:
     sns = boto3.client("sns", region_name="us-east-1")
     return [
         endpoint
