@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.domain.errors import NotFound, ServiceUnavailable
+from shared.domain.errors import Conflict, NotFound, ServiceUnavailable
 from shared.store import keys
 from shared.store.table import (
     deserialize,
@@ -67,7 +67,7 @@ def add_block(user_id: str, block: dict[str, Any], blocked_id: str, handle_check
             return False
         if error.failed_on("handle"):
             raise HandleMoved from error
-        raise
+        raise Conflict("Your blocks are being changed by another request; retry.") from error
     return True
 
 
@@ -157,4 +157,4 @@ def remove_block(user_id: str, block_id: str) -> None:
     except TransactionCancelled as error:
         if error.failed_on("block"):
             raise NotFound("No such block.") from error
-        raise
+        raise Conflict("Your blocks are being changed by another request; retry.") from error

@@ -171,7 +171,7 @@ def _delete(user_id: str, device: dict[str, Any], condition: dict[str, Any]) -> 
     except TransactionCancelled as error:
         if error.failed_on("device"):
             return False
-        raise
+        raise Conflict("Your devices are being changed by another request; retry.") from error
     return True
 
 

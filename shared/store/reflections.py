@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.errors import Conflict
 from shared.store import keys
 from shared.store.table import (
     deserialize,
@@ -14,7 +15,7 @@ from shared.store.table import (
     table_name,
     throttling_as_unavailable,
 )
-from shared.store.transaction import Transaction
+from shared.store.transaction import Transaction, TransactionCancelled
 
 _PUBLIC = ("reflectionId", "questionSetVersion", "answers", "createdAt")
 
@@ -35,7 +36,10 @@ def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
     tx = Transaction()
     tx.add("reflection", [new_item_put(item)])
     tx.require_account(user_id)
-    tx.commit()
+    try:
+        tx.commit()
+    except TransactionCancelled as error:
+        raise Conflict("The reflection could not be kept; retry.") from error
     return _public(item)
 
 

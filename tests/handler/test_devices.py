@@ -9,6 +9,7 @@ import boto3
 
 from shared.store import table
 from tests.handler.conftest import Caller
+from tests.support.aws import fail_next
 
 
 def _device(token: str = "apns-token-0001", platform: str = "ios") -> dict[str, str]:
@@ -193,3 +194,21 @@ def test_removing_a_device_makes_room_and_frees_its_token(me: Caller) -> None:
     assert again.status == 201, "a new device for the token that was removed"
     assert again.body["deviceId"] != ids[0]
     assert me("POST", "/v1/me/devices", body=_device("token-eleventh")).status == 409
+
+
+def test_a_transaction_conflict_on_registering_is_tried_again(me: Caller) -> None:
+    # device, token, count, account check: another registration touched the count meanwhile.
+    conflict = ["None", "None", "TransactionConflict", "None"]
+    fail_next(table.dynamodb(), "TransactWriteItems", "TransactionCanceledException", reasons=conflict)
+    assert me("POST", "/v1/me/devices", body=_device("token-retried-1")).status == 201
+    assert len(me("GET", "/v1/me/devices").body["items"]) == 1
+
+
+def test_a_transaction_conflict_on_removing_is_a_409_and_removes_nothing(me: Caller) -> None:
+    device_id = me("POST", "/v1/me/devices", body=_device("token-kept-1")).body["deviceId"]
+    conflict = ["None", "None", "TransactionConflict"]
+    fail_next(table.dynamodb(), "TransactWriteItems", "TransactionCanceledException", reasons=conflict)
+    reply = me("DELETE", f"/v1/me/devices/{device_id}")
+    assert reply.status == 409, reply.body
+    assert [d["deviceId"] for d in me("GET", "/v1/me/devices").body["items"]] == [device_id]
+    assert me("DELETE", f"/v1/me/devices/{device_id}").status == 204

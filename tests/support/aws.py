@@ -260,3 +260,32 @@ def invoke(handler: Any, event: dict[str, Any]) -> Reply:
     raw = result.get("body")
     body = json.loads(raw) if raw else None
     return Reply(result["statusCode"], result.get("headers") or {}, body)
+
+
+def fail_next(
+    client: Any, operation: str, code: str, *, reasons: list[str] | None = None, times: int = 1
+) -> None:
+    """Make the next `times` calls of `operation` on `client` fail with `code` before they reach
+    moto (which cannot produce throttling or transaction conflicts), as DynamoDB answers them;
+    `reasons` are a cancelled transaction's per-item codes."""
+    left = [times]
+
+    def answer(**_: Any) -> Any:
+        if left[0] <= 0:
+            return None
+        left[0] -= 1
+        parsed: dict[str, Any] = {
+            "Error": {"Code": code, "Message": "injected by the test"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        if reasons is not None:
+            parsed["CancellationReasons"] = [{"Code": r} for r in reasons]
+        return _InjectedHttp(), parsed
+
+    client.meta.events.register(f"before-call.dynamodb.{operation}", answer)
+
+
+class _InjectedHttp:
+    status_code = 400
+    headers: dict[str, str] = {}
+    content = b""
