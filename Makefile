@@ -55,8 +55,11 @@ lint: install $(SAM)
 typecheck: install
 	$(VENV)/bin/mypy functions shared infra tests bench
 
+# Tests on moto in-process run on both cores; the black-box ones share one local stack (moto's
+# server takes requests one at a time, so a second stack would only slow both down).
 pytest: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not local" -n 2
+	$(VENV)/bin/pytest -m local
 
 openapi: install
 	$(PY) -m infra.openapi --write
