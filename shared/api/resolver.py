@@ -248,9 +248,18 @@ def lambda_entry(app: App, *, personal: bool = True, allow_erased: Iterable[str]
     """
     exempt = frozenset(allow_erased)
 
+    def checked(event: dict[str, Any]) -> dict[str, Any] | None:
+        # Before routing, so the App's error handlers are not in place yet: the same answers here.
+        try:
+            return refuse_erased(event, exempt)
+        except DomainError as error:  # throttled after retries: 503 with Retry-After
+            return _raw(from_domain_error(error, instance=str(event.get("rawPath") or "")))
+        except Exception as error:  # our fault: logged and counted, as the App does
+            return _raw(app._on_unexpected(error))
+
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        response = refuse_erased(event, exempt) or guard_request(event) or app.resolve(event, context)
+        response = checked(event) or guard_request(event) or app.resolve(event, context)
         return _no_store(response) if personal else response
 
     # ColdStart: one count per new execution environment, by function name (a dimension).

@@ -23,7 +23,7 @@ from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.logic.accounts import erase_account
 from shared.store import identity, table
 from tests.handler.test_promises import Person, new_person, open_promise
-from tests.support.aws import Aws, http_event, invoke
+from tests.support.aws import Aws, fail_next, http_event, invoke
 
 SIGNED_IN_ROUTES = [r for r in load().routes() if r.auth]
 HANDLERS = {
@@ -270,3 +270,15 @@ def test_the_marker_names_only_the_opaque_id_and_expires(
     assert 6.9 < days <= 7, "kept past the longest a token can live (a day), then removed by TTL"
     cognito = boto3.client("cognito-idp", region_name="us-east-1")
     assert cognito.list_users(UserPoolId=aws.user_pool_id)["Users"] == []
+
+
+def test_a_throttled_account_check_is_a_503_with_retry_after(
+    aws: Aws, make_person: Callable[[str], Person]
+) -> None:
+    ana = make_person("ana")
+    # Answered before the SDK could retry: as if its retries had all been throttled too.
+    fail_next(table.dynamodb(), "GetItem", "ThrottlingException")
+    reply = ana.profile("GET", "/v1/me")
+    assert reply.status == 503, reply.body
+    assert reply.headers["Retry-After"] == "2"
+    assert ana.profile("GET", "/v1/me").status == 200

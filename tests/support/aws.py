@@ -267,7 +267,8 @@ def fail_next(
 ) -> None:
     """Make the next `times` calls of `operation` on `client` fail with `code` before they reach
     moto (which cannot produce throttling or transaction conflicts), as DynamoDB answers them;
-    `reasons` are a cancelled transaction's per-item codes."""
+    `reasons` are a cancelled transaction's per-item codes. The answer comes before the SDK's
+    own retries, so one failed call stands for all of its attempts."""
     left = [times]
 
     def answer(**_: Any) -> Any:
