@@ -9,6 +9,7 @@ API_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/care/questions"),
     ("GET", "/v1/counterpart/{token}"),
     ("GET", "/v1/health"),
+    ("GET", "/v1/learning/templates"),
     ("GET", "/v1/me"),
     ("GET", "/v1/me/blocks"),
     ("GET", "/v1/me/care-map"),
