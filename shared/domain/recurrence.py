@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from typing import Final, Literal
@@ -342,7 +342,7 @@ def _build(parts: dict[str, str], dtstart: datetime) -> Rule:
         byminute=byminute,
         wkst=wkst,
     )
-    return Rule(**{**rule.__dict__, "text": _canonical(rule)})
+    return replace(rule, text=_canonical(rule))
 
 
 def _canonical(rule: Rule) -> str:
@@ -401,10 +401,15 @@ def _check_per_day(rule: Rule) -> None:
         )
 
 
+_MONTH_LENGTHS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
 def _month_length(year: int, month: int) -> int:
-    if month == 12:
-        return 31
-    return (date(year, month + 1, 1) - date(year, month, 1)).days
+    return 29 if month == 2 and _is_leap(year) else _MONTH_LENGTHS[month - 1]
 
 
 def _date_matches(rule: Rule, day: date) -> bool:
@@ -426,7 +431,7 @@ def _date_matches(rule: Rule, day: date) -> bool:
                 position, length = day.day, _month_length(day.year, day.month)
             else:
                 position = day.timetuple().tm_yday
-                length = 366 if _month_length(day.year, 2) == 29 else 365
+                length = 366 if _is_leap(day.year) else 365
             from_start, from_end = (position - 1) // 7 + 1, -((length - position) // 7 + 1)
             if ordinal in (from_start, from_end):
                 return True
@@ -469,20 +474,29 @@ def _pattern_fires_after(rule: Rule, moment: datetime) -> bool:
     last = (
         date.max if date.max - first < timedelta(days=HORIZON_DAYS) else first + timedelta(days=HORIZON_DAYS)
     )
+    in_phase = _in_phase
+    if rule.freq == "HOURLY":
+        # Which days keep an hour depends only on the day's index modulo this cycle.
+        cycle = rule.interval // math.gcd(rule.interval, 24)
+        kept = {index for index in range(cycle) if _hours_in_phase(rule, index)}
+        origin = rule.dtstart.date()
+
+        def in_phase(rule: Rule, day: date) -> bool:
+            return (day - origin).days % cycle in kept
+
     day = first
     while True:
         if rule.bymonth and day.month not in rule.bymonth:
             # A month the rule never uses: skip it whole.
-            following = (
-                date(day.year + day.month // 12, day.month % 12 + 1, 1) if day < date(9999, 12, 1) else last
-            )
-            day = min(following, last)
-            if day == last:
+            if day.year == date.max.year and day.month == 12:
+                return False
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+            if day > last:
                 return False
             continue
         if (
             _date_matches(rule, day)
-            and _in_phase(rule, day)
+            and in_phase(rule, day)
             and (day != first or any(datetime.combine(day, at) > lower for at in _times_of(rule, day)))
         ):
             return True
@@ -613,10 +627,11 @@ def _walk(rule: Rule, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
     after = after.astimezone(UTC)
     until = rule.until if isinstance(rule.until, datetime) and rule.until.tzinfo else None
     # Local times map to instants in order (a gap's times all go to its end, a repeated time to
-    # its first reading), so walking local times walks instants in order. Start three local
-    # days early: the instant sought may have a local reading before `after`'s (a time in a gap
-    # fires at the gap's end; gaps are at most a day long, as Samoa's in 2011).
-    local_start = after.astimezone(zone).replace(tzinfo=None) - timedelta(days=3)
+    # its first reading), so walking local times walks instants in order. Start a day (and a
+    # margin) before `after`'s local reading: a time in a gap fires at the gap's end, so the one
+    # sought may read up to a gap's length earlier, and no gap is longer than a day (Samoa's,
+    # in 2011, was the longest).
+    local_start = after.astimezone(zone).replace(tzinfo=None) - timedelta(hours=25)
     last = after
     for local in _dateutil(rule, _anchor(rule, local_start)):
         instant = _instant(local, zone)
