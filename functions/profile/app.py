@@ -130,7 +130,12 @@ def export_me() -> AccountExport:
 
     data = export_account(user_id)
     return AccountExport.from_items(
-        user_id, to_rfc3339(utc_now()), data.items_by_kind, promises=data.promises, blocks=data.blocks
+        user_id,
+        to_rfc3339(utc_now()),
+        data.items_by_kind,
+        promises=data.promises,
+        blocks=data.blocks,
+        plans=data.plans,
     )
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.logic.blocks import with_current_handles
+from shared.logic.plans import plans_from_items
 from shared.logic.promises import forget_person, promises_as_i_see_them
 from shared.push import delete_endpoints
 from shared.store import accounts
@@ -29,12 +30,14 @@ from shared.store.identity import delete_sign_in_user, sign_out_everywhere
 
 @dataclass(frozen=True)
 class AccountData:
-    """Everything of mine to export: my partition's items by kind (without the memberships and
-    blocks, shown below as they should be), my promises as I see them, my blocks."""
+    """Everything of mine to export: my partition's items by kind (without the memberships,
+    blocks and plans, shown below as they should be), my promises as I see them, my blocks, my
+    plans with their items and obstacles."""
 
     items_by_kind: dict[str, list[dict[str, Any]]]
     promises: list[dict[str, Any]]
     blocks: list[dict[str, Any]]
+    plans: list[dict[str, Any]]
 
 
 def export_account(user_id: str) -> AccountData:
@@ -43,10 +46,14 @@ def export_account(user_id: str) -> AccountData:
     grouped = accounts.export_items(user_id)
     memberships = grouped.pop("promise-membership", [])
     blocked = grouped.pop("block", [])
+    plans = plans_from_items(
+        grouped.pop("plan", []), grouped.pop("plan-item", []), grouped.pop("plan-obstacle", [])
+    )
     return AccountData(
         items_by_kind=grouped,
         promises=promises_as_i_see_them(user_id, [str(m["promiseId"]) for m in memberships]),
         blocks=with_current_handles(blocked),
+        plans=plans,
     )
 
 

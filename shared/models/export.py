@@ -9,6 +9,7 @@ from shared.domain.cares import COUNTER_FIELDS
 from shared.models.block import Block
 from shared.models.care import Care, CareRevision, Reflection
 from shared.models.common import ApiModel
+from shared.models.plan import Plan
 from shared.models.profile import Device, Profile
 from shared.models.promise import MoveRecord, Promise
 
@@ -47,6 +48,7 @@ class AccountExport(ApiModel):
     care_links: list[CareLink] = Field(default_factory=list)
     promises: list[PromiseExport] = Field(default_factory=list)
     blocks: list[Block] = Field(default_factory=list)
+    plans: list[Plan] = Field(default_factory=list)
     other: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="Items of kinds this document does not model yet, by kind."
     )
@@ -60,6 +62,7 @@ class AccountExport(ApiModel):
         *,
         promises: Sequence[Mapping[str, Any]] = (),
         blocks: Sequence[Mapping[str, Any]] = (),
+        plans: Sequence[Mapping[str, Any]] = (),
     ) -> Self:
         """Build the document from items grouped by their `entity`, my promises as I see them
         (they live in their own partitions) and my blocks with their current handles."""
@@ -86,5 +89,6 @@ class AccountExport(ApiModel):
             ],
             promises=[PromiseExport.model_validate(p) for p in promises],
             blocks=[Block.model_validate(b) for b in blocks],
+            plans=[Plan.model_validate(p) for p in plans],
             other=rest,
         )

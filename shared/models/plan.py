@@ -1,10 +1,12 @@
-"""Learning plans: the templates for the classic transitions (plans themselves come next)."""
+"""Learning plans: the templates for the classic transitions, plans and their items."""
 
-from typing import Literal
+from datetime import date
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, StringConstraints
 
-from shared.models.common import ApiModel
+from shared.domain.plan_templates import DETAIL_MAX, TITLE_MAX
+from shared.models.common import ApiModel, MultiLineText, SingleLineText
 
 Level = Literal["expert", "team_lead", "manager", "executive", "leader"]
 ItemKind = Literal["skill", "practice", "reading", "course", "conversation", "experiment"]
@@ -53,3 +55,96 @@ class TemplateSet(ApiModel):
     version: int
     current: bool
     templates: list[PlanTemplate]
+
+
+PlanItemStatus = Literal["todo", "doing", "done", "skipped"]
+Title = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX)]]
+Detail = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=DETAIL_MAX)]]
+Reflection = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+CareRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
+MAX_ITEMS_AT_CREATION = 50
+
+
+def _unique(ids: list[str]) -> list[str]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("names a care twice")
+    return ids
+
+
+class PlanItemInput(ApiModel):
+    """An item of a plan: a skill, practice, reading, course, conversation or experiment."""
+
+    kind: ItemKind
+    title: Title
+    detail: Detail | None = None
+    status: PlanItemStatus = "todo"
+    due_date: date | None = None
+    progress: Annotated[int, Field(ge=0, le=100, description="Percent done")] = 0
+    reflection: Reflection | None = None
+
+
+class PlanInput(ApiModel):
+    """`POST /v1/me/plans`: from a template (`templateId`, its items copied, its title and
+    transition by default) or from scratch (`title`); `items` are added after a template's."""
+
+    template_id: TemplateId | None = None
+    template_version: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description="Defaults to the current template set"
+    )
+    title: Title | None = None
+    transition: Transition | None = None
+    care_ids: Annotated[list[CareRef], Field(max_length=5), AfterValidator(_unique)] = Field(
+        default_factory=list, description="My active cares this plan serves"
+    )
+    target_date: date | None = None
+    items: Annotated[list[PlanItemInput], Field(max_length=MAX_ITEMS_AT_CREATION)] = Field(
+        default_factory=list
+    )
+
+
+class PlanItem(ApiModel):
+    """An item as kept."""
+
+    item_id: str
+    kind: ItemKind
+    title: str
+    detail: str | None = None
+    status: PlanItemStatus
+    due_date: str | None = None
+    progress: int
+    reflection: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class Obstacle(ApiModel):
+    """A cliff, barrier or dragon the person named, with their response."""
+
+    obstacle_id: str
+    kind: ObstacleKind
+    description: str
+    response: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class PlanSummary(ApiModel):
+    """A plan in my list."""
+
+    plan_id: str
+    title: str
+    transition: Transition | None = None
+    template_id: str | None = None
+    target_date: str | None = None
+    care_ids: list[str]
+    created_at: str
+    updated_at: str
+
+
+class Plan(PlanSummary):
+    """A plan with its items and obstacles (read in one request)."""
+
+    template_version: int | None = None
+    items: list[PlanItem]
+    obstacles: list[Obstacle]

@@ -151,3 +151,26 @@ def block_sk(block_id: str) -> str:
 def blocked_sk(blocked_user_id: str) -> str:
     """The lookup of my block by the blocked person's id (not a prefix of `BLOCK#`)."""
     return f"{BLOCKED_PREFIX}{blocked_user_id}"
+
+
+PLAN_PREFIX = "PLAN#"
+
+
+def plan_sk(plan_id: str) -> str:
+    """A plan in its owner's partition; its items and obstacles sort under it."""
+    return f"{PLAN_PREFIX}{plan_id}"
+
+
+def plan_item_sk(plan_id: str, item_id: str) -> str:
+    """An item of a plan, under the plan (ULID: oldest first)."""
+    return f"{PLAN_PREFIX}{plan_id}#ITEM#{item_id}"
+
+
+def plan_obstacle_sk(plan_id: str, obstacle_id: str) -> str:
+    """An obstacle of a plan, under the plan."""
+    return f"{PLAN_PREFIX}{plan_id}#OBSTACLE#{obstacle_id}"
+
+
+def plan_list(user_id: str) -> str:
+    """The partition key of my plans in the generic list index."""
+    return f"PLANS#{user_id}"

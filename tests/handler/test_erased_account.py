@@ -36,7 +36,7 @@ AN_ID = "01JAAAAAAAAAAAAAAAAAAAAAAA"
 
 def _call(route: Route, person: Person, body: Any = None) -> Any:
     path = route.path
-    for name in ("promiseId", "careId", "deviceId", "reflectionId", "blockId"):
+    for name in ("promiseId", "careId", "deviceId", "reflectionId", "blockId", "planId"):
         path = path.replace("{" + name + "}", AN_ID)
     event = http_event(
         route.method,

@@ -78,3 +78,13 @@ def test_is_id_rejects_other_text(text: str) -> None:
 
 def test_is_id_accepts_a_canonical_ulid() -> None:
     assert is_id("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def test_ids_made_together_sort_in_the_order_made() -> None:
+    from shared.domain.ids import new_ids
+
+    ids = new_ids(200, now_ms=1_800_000_000_000)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 200
+    assert all(is_id(i) for i in ids)
+    assert all(i[:10] == ids[0][:10] for i in ids), "one millisecond"

@@ -1,0 +1,202 @@
+"""Learning plans in their owner's partition: a plan and its children under one prefix.
+
+The plan is `PLAN#<planId>`, its items `PLAN#<planId>#ITEM#<itemId>` and its obstacles
+`PLAN#<planId>#OBSTACLE#<obstacleId>`, so reading a plan whole is one Query (ULIDs have one
+length: no plan's prefix is another's). My list of plans reads only the plans, through the
+generic list index (`listAll` = `PLANS#<sub>`, `dueKey` = `<createdAt>#<planId>`, the summary
+projected), as care links of promises already do, rather than a new index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.domain.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
+from shared.store import keys
+from shared.store.table import (
+    deserialize,
+    dynamodb,
+    key,
+    new_item_put,
+    table_name,
+    throttling_as_unavailable,
+)
+from shared.store.transaction import Transaction, TransactionCancelled
+
+PLAN_FIELDS = (
+    "planId",
+    "title",
+    "transition",
+    "templateId",
+    "templateVersion",
+    "targetDate",
+    "careIds",
+    "createdAt",
+    "updatedAt",
+)
+SUMMARY_FIELDS = (
+    "planId",
+    "title",
+    "transition",
+    "templateId",
+    "targetDate",
+    "careIds",
+    "createdAt",
+    "updatedAt",
+)
+ITEM_FIELDS = (
+    "itemId",
+    "kind",
+    "title",
+    "detail",
+    "status",
+    "dueDate",
+    "progress",
+    "reflection",
+    "createdAt",
+    "updatedAt",
+)
+OBSTACLE_FIELDS = ("obstacleId", "kind", "description", "response", "createdAt", "updatedAt")
+# A transaction holds at most 100 items: a plan, its children and the checks must fit one.
+MAX_CHILDREN = 90
+_LIST_INDEX, _LIST_ATTRIBUTE = keys.PROMISE_LISTS["all"]
+
+
+def _care_check(user_id: str, care_id: str) -> dict[str, Any]:
+    return {
+        "ConditionCheck": {
+            "TableName": table_name(),
+            "Key": key(keys.user_pk(user_id), keys.care_sk(care_id)),
+            "ConditionExpression": "#entity = :care AND #status = :active",
+            "ExpressionAttributeNames": {"#entity": "entity", "#status": "status"},
+            "ExpressionAttributeValues": {":care": {"S": "care"}, ":active": {"S": "active"}},
+        }
+    }
+
+
+def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
+    """One transaction: the plan, its items, a check per care that it is an active care of mine
+    (a 422 naming `careIds.N` otherwise), and my account check."""
+    pk = keys.user_pk(user_id)
+    header = {
+        "PK": pk,
+        "SK": keys.plan_sk(plan["planId"]),
+        "entity": "plan",
+        "version": 1,
+        **plan,
+        _LIST_ATTRIBUTE: keys.plan_list(user_id),
+        "dueKey": f"{plan['createdAt']}#{plan['planId']}",
+        "summary": {k: plan[k] for k in SUMMARY_FIELDS if k in plan},
+    }
+    tx = Transaction()
+    tx.add("plan", [new_item_put(header)])
+    for item in items:
+        child = {"PK": pk, "SK": keys.plan_item_sk(plan["planId"], item["itemId"]), "entity": "plan-item"}
+        tx.add("items", [new_item_put({**child, "planId": plan["planId"], "version": 1, **item})])
+    first_care = len(tx.items)
+    for care_id in plan.get("careIds", []):
+        tx.add("cares", [_care_check(user_id, care_id)])
+    tx.require_account(user_id)
+    try:
+        tx.commit()
+    except TransactionCancelled as error:
+        bad = [
+            FieldError("body", f"careIds.{i}", "not_found", "must be one of your active cares")
+            for i, _ in enumerate(plan.get("careIds", []))
+            if error.codes[first_care + i : first_care + i + 1] == ["ConditionalCheckFailed"]
+        ]
+        if bad:
+            raise InvalidInput("Some cares are not active cares of yours.", bad) from error
+        raise Conflict("The plan could not be made; retry.") from error
+
+
+@dataclass
+class StoredPlan:
+    """A plan as one Query read it: the plan, its items and obstacles (oldest first), keys."""
+
+    plan: dict[str, Any]
+    version: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    obstacles: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
+    """Query PK = USER#<sub> AND begins_with(SK, PLAN#<planId>), consistent: the plan with its
+    items and obstacles (all pages; a plan has at most MAX_CHILDREN). None when not mine."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.user_pk(user_id)},
+            ":prefix": {"S": keys.plan_sk(plan_id)},
+        },
+        "ConsistentRead": True,
+    }
+    raw: list[dict[str, Any]] = []
+    while True:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**params)
+        raw += [deserialize(i) for i in response.get("Items", [])]
+        if "LastEvaluatedKey" not in response:
+            break
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    header = next((i for i in raw if i.get("entity") == "plan"), None)
+    if header is None:
+        return None
+    found = StoredPlan({k: header[k] for k in PLAN_FIELDS if k in header}, int(header["version"]))
+    for item in raw:
+        found.keys.append(key(str(item["PK"]), str(item["SK"])))
+        if item.get("entity") == "plan-item":
+            found.items.append({k: item[k] for k in ITEM_FIELDS if k in item})
+        elif item.get("entity") == "plan-obstacle":
+            found.obstacles.append({k: item[k] for k in OBSTACLE_FIELDS if k in item})
+    return found
+
+
+def list_plans(
+    user_id: str, limit: int, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One Query of the list index (`PLANS#<sub>`), newest first: each plan's summary."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": _LIST_INDEX,
+        "KeyConditionExpression": "#list = :list",
+        "ExpressionAttributeNames": {"#list": _LIST_ATTRIBUTE},
+        "ExpressionAttributeValues": {":list": {"S": keys.plan_list(user_id)}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start:
+        params["ExclusiveStartKey"] = start
+    with throttling_as_unavailable():
+        response = dynamodb().query(**params)
+    summaries = [deserialize(i)["summary"] for i in response.get("Items", [])]
+    return summaries, response.get("LastEvaluatedKey")
+
+
+def delete_plan(user_id: str, stored: StoredPlan, plan_id: str) -> None:
+    """One transaction deleting the plan (conditioned on the version read) and its children."""
+    tx = Transaction()
+    tx.add(
+        "plan",
+        [
+            {
+                "Delete": {
+                    "TableName": table_name(),
+                    "Key": key(keys.user_pk(user_id), keys.plan_sk(plan_id)),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(stored.version)}},
+                }
+            }
+        ],
+    )
+    header_key = key(keys.user_pk(user_id), keys.plan_sk(plan_id))
+    children = [k for k in stored.keys if k != header_key]
+    tx.add("children", [{"Delete": {"TableName": table_name(), "Key": k}} for k in children])
+    try:
+        tx.commit()
+    except TransactionCancelled as error:
+        raise PreconditionFailed("The plan changed since it was read; read it again.") from error
