@@ -3,6 +3,7 @@ from scratch (items' and obstacles' own routes, and reminders, come next: issue 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -19,8 +20,21 @@ from shared.domain.errors import NotFound
 from shared.domain.plan_templates import CURRENT_TEMPLATE_VERSION, template_set
 from shared.domain.timeutil import utc_now
 from shared.logic import plans as logic
-from shared.models.common import Page
-from shared.models.plan import Plan, PlanInput, PlanSummary, TemplateSet
+from shared.models.common import ApiModel, Page, validate_document
+from shared.models.plan import (
+    Obstacle,
+    ObstacleInput,
+    ObstaclePatch,
+    Plan,
+    PlanDocument,
+    PlanInput,
+    PlanItem,
+    PlanItemInput,
+    PlanItemPatch,
+    PlanPatch,
+    PlanSummary,
+    TemplateSet,
+)
 from shared.observability import metrics
 from shared.store import plans as store
 
@@ -129,6 +143,162 @@ def delete_my_plan(plan_id: PlanId, if_match: IfMatch = None) -> Response[None]:
     check_if_match(if_match, found.version)
     store.delete_plan(user_id, found, plan_id)
     return Response(status_code=204, body=None)
+
+
+ItemId = Annotated[str, path_id("itemId")]
+ObstacleId = Annotated[str, path_id("obstacleId")]
+
+
+def _document(model: type[ApiModel]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A merged document validated as the client's input, back as camelCase JSON."""
+
+    def validate(merged: dict[str, Any]) -> dict[str, Any]:
+        return validate_document(model, merged).model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    return validate
+
+
+def _child_response(model: type[ApiModel], changed: logic.Changed, status: int = 200) -> Response[Any]:
+    body = model.model_validate(changed.data).model_dump(by_alias=True, mode="json", exclude_none=True)
+    return json_response(status, body, {"ETag": etag(changed.version)})
+
+
+@app.patch(
+    "/v1/me/plans/<planId>",
+    summary="Change my plan's own fields (JSON Merge Patch, RFC 7396)",
+    responses={200: {"description": "The plan"}, **problem_responses(404, 409, 412, 422)},
+)
+def patch_my_plan(
+    plan_id: PlanId, patch: Annotated[PlanPatch, Body()], if_match: IfMatch = None
+) -> Response[Plan]:
+    changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    plan, version = logic.patch_plan(
+        app.user.user_id,
+        plan_id,
+        changes,
+        utc_now(),
+        if_match=if_match,
+        check_version=check_if_match,
+        validate=_document(PlanDocument),
+    )
+    return _plan_response(plan, version)
+
+
+@app.post(
+    "/v1/me/plans/<planId>/items",
+    summary="Add an item to my plan",
+    responses={201: {"description": "Added"}, **problem_responses(404, 409, 422)},
+)
+def add_item(
+    plan_id: PlanId, item: Annotated[PlanItemInput, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[PlanItem]:
+    user_id = app.user.user_id
+    payload = item.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def produce() -> Response[Any]:
+        return _child_response(PlanItem, logic.add_item(user_id, plan_id, payload, utc_now()), 201)
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation=f"add_item:{plan_id}",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.patch(
+    "/v1/me/plans/<planId>/items/<itemId>",
+    summary="Change an item of my plan (JSON Merge Patch, RFC 7396)",
+    responses={200: {"description": "The item"}, **problem_responses(404, 409, 412, 422)},
+)
+def patch_item(
+    plan_id: PlanId, item_id: ItemId, patch: Annotated[PlanItemPatch, Body()], if_match: IfMatch = None
+) -> Response[PlanItem]:
+    changed = logic.patch_child(
+        app.user.user_id,
+        plan_id,
+        item_id,
+        patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
+        utc_now(),
+        obstacle=False,
+        if_match=if_match,
+        check_version=check_if_match,
+        validate=_document(PlanItemInput),
+    )
+    return _child_response(PlanItem, changed)
+
+
+@app.delete(
+    "/v1/me/plans/<planId>/items/<itemId>",
+    summary="Remove an item from my plan",
+    responses={204: {"description": "Removed"}, **problem_responses(404, 409, 412)},
+)
+def delete_item(plan_id: PlanId, item_id: ItemId, if_match: IfMatch = None) -> Response[None]:
+    logic.delete_item(
+        app.user.user_id, plan_id, item_id, utc_now(), if_match=if_match, check_version=check_if_match
+    )
+    return Response(status_code=204, body=None)
+
+
+@app.post(
+    "/v1/me/plans/<planId>/obstacles",
+    summary="Name a cliff, barrier or dragon of my plan, and my response to it",
+    responses={201: {"description": "Named"}, **problem_responses(404, 409, 422)},
+)
+def add_obstacle(
+    plan_id: PlanId, obstacle: Annotated[ObstacleInput, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Obstacle]:
+    user_id = app.user.user_id
+    payload = obstacle.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def produce() -> Response[Any]:
+        return _child_response(Obstacle, logic.add_obstacle(user_id, plan_id, payload, utc_now()), 201)
+
+    return idempotent(
+        context=app.lambda_context,
+        user_id=user_id,
+        operation=f"add_obstacle:{plan_id}",
+        key=idempotency_key,
+        payload=payload,
+        produce=produce,
+    )
+
+
+@app.get(
+    "/v1/me/plans/<planId>/obstacles",
+    summary="The obstacles named in my plan, oldest first (one read, with the plan)",
+    responses={200: {"description": "Obstacles"}, **problem_responses(404)},
+)
+def list_obstacles(plan_id: PlanId) -> Page[Obstacle]:
+    found = logic.read_plan(app.user.user_id, plan_id)
+    return Page[Obstacle](items=[Obstacle.model_validate(o) for o in found.obstacles], next_cursor=None)
+
+
+@app.patch(
+    "/v1/me/plans/<planId>/obstacles/<obstacleId>",
+    summary="Change an obstacle of my plan, e.g. my response to it (JSON Merge Patch)",
+    responses={200: {"description": "The obstacle"}, **problem_responses(404, 409, 412, 422)},
+)
+def patch_obstacle(
+    plan_id: PlanId,
+    obstacle_id: ObstacleId,
+    patch: Annotated[ObstaclePatch, Body()],
+    if_match: IfMatch = None,
+) -> Response[Obstacle]:
+    changed = logic.patch_child(
+        app.user.user_id,
+        plan_id,
+        obstacle_id,
+        patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
+        utc_now(),
+        obstacle=True,
+        if_match=if_match,
+        check_version=check_if_match,
+        validate=_document(ObstacleInput),
+    )
+    return _child_response(Obstacle, changed)
 
 
 lambda_handler = lambda_entry(app)

@@ -148,3 +148,57 @@ class Plan(PlanSummary):
     template_version: int | None = None
     items: list[PlanItem]
     obstacles: list[Obstacle]
+
+
+Prompted = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+
+
+class PlanItemPatch(ApiModel):
+    """`PATCH .../items/{itemId}` (JSON Merge Patch): `null` clears `detail`, `dueDate`,
+    `reflection`; the other fields take no `null`."""
+
+    kind: ItemKind = None  # type: ignore[assignment]
+    title: Title = None  # type: ignore[assignment]
+    detail: Detail | None = None
+    status: PlanItemStatus = None  # type: ignore[assignment]
+    due_date: date | None = None
+    progress: Annotated[int, Field(ge=0, le=100)] = None  # type: ignore[assignment]
+    reflection: Reflection | None = None
+
+
+class ObstacleInput(ApiModel):
+    """A cliff (a skill gap), barrier (an old habit in the way) or dragon (a fear, or politics),
+    in the person's words, with how they will respond to it."""
+
+    kind: ObstacleKind
+    description: Prompted
+    response: Prompted | None = None
+
+
+class ObstaclePatch(ApiModel):
+    """`PATCH .../obstacles/{obstacleId}` (JSON Merge Patch): `null` clears `response`."""
+
+    kind: ObstacleKind = None  # type: ignore[assignment]
+    description: Prompted = None  # type: ignore[assignment]
+    response: Prompted | None = None
+
+
+class PlanDocument(ApiModel):
+    """A plan's own fields after a merge patch, validated as a whole."""
+
+    title: Title
+    transition: Transition | None = None
+    care_ids: Annotated[list[CareRef], Field(max_length=5), AfterValidator(_unique)] = Field(
+        default_factory=list
+    )
+    target_date: date | None = None
+
+
+class PlanPatch(ApiModel):
+    """`PATCH /v1/me/plans/{planId}` (JSON Merge Patch): `null` clears `transition` and
+    `targetDate`; the template a plan came from does not change."""
+
+    title: Title = None  # type: ignore[assignment]
+    transition: Transition | None = None
+    care_ids: Annotated[list[CareRef], Field(max_length=5), AfterValidator(_unique)] = None  # type: ignore[assignment]
+    target_date: date | None = None

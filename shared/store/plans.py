@@ -20,6 +20,7 @@ from shared.store.table import (
     dynamodb,
     key,
     new_item_put,
+    serialize,
     table_name,
     throttling_as_unavailable,
 )
@@ -85,6 +86,7 @@ def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, An
         "SK": keys.plan_sk(plan["planId"]),
         "entity": "plan",
         "version": 1,
+        "childCount": len(items),
         **plan,
         _LIST_ATTRIBUTE: keys.plan_list(user_id),
         "dueKey": f"{plan['createdAt']}#{plan['planId']}",
@@ -121,6 +123,15 @@ class StoredPlan:
     items: list[dict[str, Any]] = field(default_factory=list)
     obstacles: list[dict[str, Any]] = field(default_factory=list)
     keys: list[dict[str, Any]] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)  # child SK -> its version (its ETag)
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        """One of the plan's items, or None."""
+        return next((i for i in self.items if i["itemId"] == item_id), None)
+
+    def obstacle(self, obstacle_id: str) -> dict[str, Any] | None:
+        """One of the plan's obstacles, or None."""
+        return next((o for o in self.obstacles if o["obstacleId"] == obstacle_id), None)
 
 
 def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
@@ -149,6 +160,7 @@ def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
     found = StoredPlan({k: header[k] for k in PLAN_FIELDS if k in header}, int(header["version"]))
     for item in raw:
         found.keys.append(key(str(item["PK"]), str(item["SK"])))
+        found.versions[str(item["SK"])] = int(item.get("version", 1))
         if item.get("entity") == "plan-item":
             found.items.append({k: item[k] for k in ITEM_FIELDS if k in item})
         elif item.get("entity") == "plan-obstacle":
@@ -200,3 +212,151 @@ def delete_plan(user_id: str, stored: StoredPlan, plan_id: str) -> None:
         tx.commit()
     except TransactionCancelled as error:
         raise PreconditionFailed("The plan changed since it was read; read it again.") from error
+
+
+# --- changes after creation: each bumps the plan's version (its ETag covers its children) -------
+
+
+def _plan_touch(user_id: str, plan_id: str, children: int, at: str) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": key(keys.user_pk(user_id), keys.plan_sk(plan_id)),
+        "UpdateExpression": "SET updatedAt = :at, #summary.updatedAt = :at ADD version :one, childCount :n",
+        "ConditionExpression": "attribute_exists(PK)",
+        "ExpressionAttributeNames": {"#summary": "summary"},
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":n": {"N": str(children)}, ":at": {"S": at}},
+    }
+    if children > 0:
+        update["ConditionExpression"] += " AND childCount < :max"
+        update["ExpressionAttributeValues"][":max"] = {"N": str(MAX_CHILDREN)}
+    return {"Update": update}
+
+
+def _commit(tx: Transaction, user_id: str) -> None:
+    tx.require_account(user_id)
+    try:
+        tx.commit()
+    except TransactionCancelled as error:
+        if error.failed_on("plan"):
+            raise Conflict(
+                f"The plan is gone, or holds {MAX_CHILDREN} items and obstacles already."
+            ) from error
+        if error.failed_on("child"):
+            raise PreconditionFailed("It changed since it was read; read the plan again.") from error
+        raise Conflict("The plan is being changed by another request; retry.") from error
+
+
+def add_child(user_id: str, plan_id: str, sk: str, entity: str, child: dict[str, Any], at: str) -> None:
+    """Put a new item or obstacle under the plan, in one transaction with the plan's version and
+    count (at most MAX_CHILDREN) and my account check."""
+    tx = Transaction()
+    item = {"PK": keys.user_pk(user_id), "SK": sk, "entity": entity, "planId": plan_id, "version": 1, **child}
+    tx.add("child", [new_item_put(item)])
+    tx.add("plan", [_plan_touch(user_id, plan_id, +1, at)])
+    _commit(tx, user_id)
+
+
+def _sets(fields: dict[str, Any], removes: Sequence[str]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":one": {"N": "1"}}
+    sets = []
+    for i, (name, value) in enumerate(fields.items()):
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = serialize({"v": value})["v"]
+        sets.append(f"#f{i} = :f{i}")
+    expression = ("SET " + ", ".join(sets) + " ") if sets else ""
+    if removes:
+        parts = []
+        for i, name in enumerate(removes):
+            names[f"#r{i}"] = name
+            parts.append(f"#r{i}")
+        expression += "REMOVE " + ", ".join(parts) + " "
+    return expression + "ADD version :one", names, values
+
+
+def update_child(
+    user_id: str,
+    plan_id: str,
+    sk: str,
+    fields: dict[str, Any],
+    removes: Sequence[str],
+    read_version: int,
+    at: str,
+) -> None:
+    """Change an item or obstacle if it still has the version read (412 otherwise)."""
+    expression, names, values = _sets(fields, removes)
+    values[":read"] = {"N": str(read_version)}
+    tx = Transaction()
+    update = {
+        "TableName": table_name(),
+        "Key": key(keys.user_pk(user_id), sk),
+        "UpdateExpression": expression,
+        "ConditionExpression": "version = :read",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    tx.add("child", [{"Update": update}])
+    tx.add("plan", [_plan_touch(user_id, plan_id, 0, at)])
+    _commit(tx, user_id)
+
+
+def delete_child(user_id: str, plan_id: str, sk: str, read_version: int, at: str) -> None:
+    """Delete an item or obstacle if it still has the version read."""
+    tx = Transaction()
+    tx.add(
+        "child",
+        [
+            {
+                "Delete": {
+                    "TableName": table_name(),
+                    "Key": key(keys.user_pk(user_id), sk),
+                    "ConditionExpression": "version = :read",
+                    "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
+                }
+            }
+        ],
+    )
+    tx.add("plan", [_plan_touch(user_id, plan_id, -1, at)])
+    _commit(tx, user_id)
+
+
+def update_plan(
+    user_id: str,
+    plan_after: dict[str, Any],
+    fields: dict[str, Any],
+    removes: Sequence[str],
+    read_version: int,
+) -> None:
+    """Change the plan's own fields (and its listed summary, made from `plan_after`, the plan as it
+    will be) if it has the version read, checking each care it names is an active care of mine."""
+    plan_id = str(plan_after["planId"])
+    summary = {k: plan_after[k] for k in SUMMARY_FIELDS if k in plan_after}
+    expression, names, values = _sets({**fields, "summary": summary}, removes)
+    values[":read"] = {"N": str(read_version)}
+    tx = Transaction()
+    update = {
+        "TableName": table_name(),
+        "Key": key(keys.user_pk(user_id), keys.plan_sk(plan_id)),
+        "UpdateExpression": expression,
+        "ConditionExpression": "version = :read",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    tx.add("header", [{"Update": update}])
+    first_care = len(tx.items)
+    for care_id in fields.get("careIds", []):
+        tx.add("cares", [_care_check(user_id, care_id)])
+    tx.require_account(user_id)
+    try:
+        tx.commit()
+    except TransactionCancelled as error:
+        bad = [
+            FieldError("body", f"careIds.{i}", "not_found", "must be one of your active cares")
+            for i, _ in enumerate(fields.get("careIds", []))
+            if error.codes[first_care + i : first_care + i + 1] == ["ConditionalCheckFailed"]
+        ]
+        if bad:
+            raise InvalidInput("Some cares are not active cares of yours.", bad) from error
+        if error.failed_on("header"):
+            raise PreconditionFailed("The plan changed since it was read; read it again.") from error
+        raise Conflict("The plan is being changed by another request; retry.") from error

@@ -165,3 +165,164 @@ def _present(value: Any) -> Any:
     if isinstance(value, list):
         return [_present(v) for v in value]
     return value
+
+
+# --- items, obstacles and the plan's own fields ------------------------------------------------
+
+
+def _etag(reply: Reply) -> str:
+    return reply.headers["ETag"]
+
+
+def test_items_are_added_changed_and_removed_and_the_plan_version_follows(ana: Person) -> None:
+    plan = make(ana, {"title": "Listening", "items": [{"kind": "practice", "title": "Each day, ask"}]})
+    pid, first = plan["planId"], plan["items"][0]["itemId"]
+    added = plan_call(
+        ana,
+        "POST",
+        f"/v1/me/plans/{pid}/items",
+        body={"kind": "reading", "title": "On listening", "dueDate": "2027-01-31"},
+    )
+    assert added.status == 201, added.body
+    assert (_etag(added), added.body["status"], added.body["dueDate"]) == ('"v1"', "todo", "2027-01-31")
+    changed = plan_call(
+        ana,
+        "PATCH",
+        f"/v1/me/plans/{pid}/items/{first}",
+        body={"status": "doing", "progress": 40, "reflection": "Harder than it looks.\nI interrupt."},
+        headers={"If-Match": '"v1"', "Content-Type": "application/merge-patch+json"},
+    )
+    assert changed.status == 200, changed.body
+    assert (changed.body["status"], changed.body["progress"], _etag(changed)) == ("doing", 40, '"v2"')
+    cleared = plan_call(ana, "PATCH", f"/v1/me/plans/{pid}/items/{first}", body={"reflection": None})
+    assert cleared.status == 200
+    assert "reflection" not in cleared.body or cleared.body["reflection"] is None
+    stale = plan_call(
+        ana, "PATCH", f"/v1/me/plans/{pid}/items/{first}", body={"progress": 50}, headers={"If-Match": '"v1"'}
+    )
+    assert stale.status == 412
+    read = plan_call(ana, "GET", f"/v1/me/plans/{pid}")
+    assert [(i["title"], i["status"], i["progress"]) for i in read.body["items"]] == [
+        ("Each day, ask", "doing", 40),
+        ("On listening", "todo", 0),
+    ]
+    assert _etag(read) == '"v4"', "one add and two changes since the plan was made"
+    removed = plan_call(ana, "DELETE", f"/v1/me/plans/{pid}/items/{added.body['itemId']}")
+    assert removed.status == 204
+    assert [i["itemId"] for i in plan_call(ana, "GET", f"/v1/me/plans/{pid}").body["items"]] == [first]
+    assert plan_call(ana, "DELETE", f"/v1/me/plans/{pid}/items/{added.body['itemId']}").status == 404
+
+
+def test_an_item_patch_that_breaks_the_item_is_422_and_changes_nothing(ana: Person) -> None:
+    plan = make(ana, {"title": "T", "items": [{"kind": "skill", "title": "Asking"}]})
+    pid, item = plan["planId"], plan["items"][0]["itemId"]
+    for body, field in (
+        ({"title": None}, "title"),
+        ({"progress": 101}, "progress"),
+        ({"status": "finished"}, "status"),
+    ):
+        reply = plan_call(ana, "PATCH", f"/v1/me/plans/{pid}/items/{item}", body=body)
+        assert reply.status == 422, (body, reply.body)
+        assert [e["field"] for e in reply.problem["errors"]] == [field]
+    assert plan_call(ana, "GET", f"/v1/me/plans/{pid}").body["items"] == plan["items"]
+
+
+def test_obstacles_are_named_listed_and_answered(ana: Person) -> None:
+    pid = make(ana, {"templateId": "expert-to-team-lead"})["planId"]
+    named = plan_call(
+        ana,
+        "POST",
+        f"/v1/me/plans/{pid}/obstacles",
+        body={"kind": "dragon", "description": "Fear of letting go"},
+    )
+    assert named.status == 201, named.body
+    oid = named.body["obstacleId"]
+    answered = plan_call(
+        ana,
+        "PATCH",
+        f"/v1/me/plans/{pid}/obstacles/{oid}",
+        body={"response": "Hand over one task a week"},
+        headers={"If-Match": _etag(named)},
+    )
+    assert answered.status == 200, answered.body
+    assert (answered.body["kind"], answered.body["response"]) == ("dragon", "Hand over one task a week")
+    listed = plan_call(ana, "GET", f"/v1/me/plans/{pid}/obstacles")
+    assert [(o["obstacleId"], o["response"]) for o in listed.body["items"]] == [
+        (oid, "Hand over one task a week")
+    ]
+    assert plan_call(ana, "GET", f"/v1/me/plans/{pid}").body["obstacles"] == listed.body["items"]
+    refused = plan_call(
+        ana, "POST", f"/v1/me/plans/{pid}/obstacles", body={"kind": "gremlin", "description": "x"}
+    )
+    assert refused.status == 422
+
+
+def test_the_plans_own_fields_change_by_merge_patch(aws: Aws, ana: Person) -> None:
+    care = _care(ana)
+    plan = make(ana, {"templateId": "team-lead-to-manager", "targetDate": "2027-03-01"})
+    pid = plan["planId"]
+    changed = plan_call(
+        ana,
+        "PATCH",
+        f"/v1/me/plans/{pid}",
+        body={"title": "My way to managing", "careIds": [care], "targetDate": None},
+        headers={"If-Match": '"v1"'},
+    )
+    assert changed.status == 200, changed.body
+    assert (changed.body["title"], changed.body["careIds"], changed.body.get("targetDate")) == (
+        "My way to managing",
+        [care],
+        None,
+    )
+    assert changed.body["templateId"] == "team-lead-to-manager", "the template it came from stays"
+    assert len(changed.body["items"]) == len(plan["items"])
+    (listed,) = plan_call(ana, "GET", "/v1/me/plans").body["items"]
+    assert (listed["title"], listed.get("targetDate")) == ("My way to managing", None), "the list follows"
+    bad = plan_call(ana, "PATCH", f"/v1/me/plans/{pid}", body={"careIds": ["01JAAAAAAAAAAAAAAAAAAAAAAA"]})
+    assert bad.status == 422
+    assert bad.problem["errors"][0]["field"] == "careIds.0"
+    assert (
+        plan_call(
+            ana, "PATCH", f"/v1/me/plans/{pid}", body={"title": "X"}, headers={"If-Match": '"v1"'}
+        ).status
+        == 412
+    )
+
+
+def test_another_persons_plan_takes_no_items_or_obstacles(aws: Aws, ana: Person) -> None:
+    bea = new_person(aws, "bea")
+    plan = make(ana, {"title": "Mine", "items": [{"kind": "skill", "title": "S"}]})
+    pid, item = plan["planId"], plan["items"][0]["itemId"]
+    assert (
+        plan_call(bea, "POST", f"/v1/me/plans/{pid}/items", body={"kind": "skill", "title": "X"}).status
+        == 404
+    )
+    assert plan_call(bea, "PATCH", f"/v1/me/plans/{pid}/items/{item}", body={"progress": 1}).status == 404
+    assert (
+        plan_call(
+            bea, "POST", f"/v1/me/plans/{pid}/obstacles", body={"kind": "cliff", "description": "x"}
+        ).status
+        == 404
+    )
+    assert plan_call(bea, "PATCH", f"/v1/me/plans/{pid}", body={"title": "Theirs"}).status == 404
+    assert plan_call(ana, "GET", f"/v1/me/plans/{pid}").body == plan
+
+
+def test_a_plan_holds_at_most_ninety_items_and_obstacles(aws: Aws, ana: Person) -> None:
+    items = [{"kind": "skill", "title": f"Skill {n}"} for n in range(50)]
+    pid = make(ana, {"templateId": "expert-to-team-lead", "items": items})["planId"]  # 8 + 50
+    assert len(plan_call(ana, "GET", f"/v1/me/plans/{pid}").body["items"]) == 58
+    # Count up to the last place without 31 more requests: the count is what the limit reads.
+    aws.ddb().update_item(
+        TableName="career-journey-test",
+        Key={"PK": {"S": f"USER#{ana.sub}"}, "SK": {"S": f"PLAN#{pid}"}},
+        UpdateExpression="SET childCount = :n",
+        ExpressionAttributeValues={":n": {"N": "89"}},
+    )
+    last = plan_call(ana, "POST", f"/v1/me/plans/{pid}/items", body={"kind": "skill", "title": "The last"})
+    assert last.status == 201, last.body
+    full = plan_call(ana, "POST", f"/v1/me/plans/{pid}/obstacles", body={"kind": "cliff", "description": "x"})
+    assert full.status == 409, full.body
+    assert len(plan_call(ana, "GET", f"/v1/me/plans/{pid}").body["items"]) == 59
+    assert plan_call(ana, "DELETE", f"/v1/me/plans/{pid}").status == 204
+    assert not [i for i in aws.all_items() if str(i["SK"]).startswith(f"PLAN#{pid}")]
