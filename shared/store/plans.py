@@ -77,6 +77,24 @@ def _care_check(user_id: str, care_id: str) -> dict[str, Any]:
     }
 
 
+def _add_care_checks(tx: Transaction, user_id: str, care_ids: Sequence[str]) -> int:
+    """A check per care that it is an active care of mine; answers the index of the first."""
+    first = len(tx.items)
+    tx.add("cares", [_care_check(user_id, care_id) for care_id in care_ids])
+    return first
+
+
+def _raise_unknown_cares(error: TransactionCancelled, first: int, care_ids: Sequence[str]) -> None:
+    """The 422 naming each `careIds.N` whose check failed, if any did."""
+    bad = [
+        FieldError("body", f"careIds.{i}", "not_found", "must be one of your active cares")
+        for i, _ in enumerate(care_ids)
+        if error.codes[first + i : first + i + 1] == ["ConditionalCheckFailed"]
+    ]
+    if bad:
+        raise InvalidInput("Some cares are not active cares of yours.", bad) from error
+
+
 def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
     """One transaction: the plan, its items, a check per care that it is an active care of mine
     (a 422 naming `careIds.N` otherwise), and my account check."""
@@ -97,20 +115,12 @@ def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, An
     for item in items:
         child = {"PK": pk, "SK": keys.plan_item_sk(plan["planId"], item["itemId"]), "entity": "plan-item"}
         tx.add("items", [new_item_put({**child, "planId": plan["planId"], "version": 1, **item})])
-    first_care = len(tx.items)
-    for care_id in plan.get("careIds", []):
-        tx.add("cares", [_care_check(user_id, care_id)])
+    first_care = _add_care_checks(tx, user_id, plan.get("careIds", []))
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
-        bad = [
-            FieldError("body", f"careIds.{i}", "not_found", "must be one of your active cares")
-            for i, _ in enumerate(plan.get("careIds", []))
-            if error.codes[first_care + i : first_care + i + 1] == ["ConditionalCheckFailed"]
-        ]
-        if bad:
-            raise InvalidInput("Some cares are not active cares of yours.", bad) from error
+        _raise_unknown_cares(error, first_care, plan.get("careIds", []))
         raise Conflict("The plan could not be made; retry.") from error
 
 
@@ -343,20 +353,12 @@ def update_plan(
         "ExpressionAttributeValues": values,
     }
     tx.add("header", [{"Update": update}])
-    first_care = len(tx.items)
-    for care_id in fields.get("careIds", []):
-        tx.add("cares", [_care_check(user_id, care_id)])
+    first_care = _add_care_checks(tx, user_id, fields.get("careIds", []))
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
-        bad = [
-            FieldError("body", f"careIds.{i}", "not_found", "must be one of your active cares")
-            for i, _ in enumerate(fields.get("careIds", []))
-            if error.codes[first_care + i : first_care + i + 1] == ["ConditionalCheckFailed"]
-        ]
-        if bad:
-            raise InvalidInput("Some cares are not active cares of yours.", bad) from error
+        _raise_unknown_cares(error, first_care, fields.get("careIds", []))
         if error.failed_on("header"):
             raise PreconditionFailed("The plan changed since it was read; read it again.") from error
         raise Conflict("The plan is being changed by another request; retry.") from error
