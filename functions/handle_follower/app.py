@@ -1,4 +1,5 @@
-"""Follows handle changes into the promises that show them, from the table's stream.
+"""Follows profile changes into what copies them, from the table's stream: a new handle into
+the promises that show it, a new time zone into the person's floating reminders.
 
 A promise shows each app-user side by handle, in the promise itself, in the moves they made and
 in the other side's lists (membership, care links): copies, so that every read stays one
@@ -16,7 +17,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.timeutil import utc_now
 from shared.logic.promises import follow_handle
+from shared.logic.reminders import follow_time_zone
 from shared.observability import logger, metrics
 from shared.store.table import deserialize
 
@@ -24,15 +27,19 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def follow(record: DynamoDBRecord) -> None:
-    """One profile change: if its handle changed, show the new one everywhere."""
+    """One profile change: a new handle shown everywhere, floating reminders moved to a new zone."""
     images = record.raw_event["dynamodb"]
     new = deserialize(images.get("NewImage", {}))
     old = deserialize(images.get("OldImage", {}))
-    if new.get("entity") != "profile" or new.get("handle") == old.get("handle"):
-        return  # another field of the profile changed (the filter cannot compare the two)
+    if new.get("entity") != "profile":
+        return
     user_id = str(new["PK"]).removeprefix("USER#")
-    changed = follow_handle(user_id)
-    metrics.add_metric(name="HandleCopiesRewritten", unit="Count", value=changed)
+    # The filter cannot compare old and new: only a changed handle or time zone means work.
+    if new.get("handle") != old.get("handle"):
+        metrics.add_metric(name="HandleCopiesRewritten", unit="Count", value=follow_handle(user_id))
+    if old and new.get("timeZone") != old.get("timeZone"):
+        moved = follow_time_zone(user_id, utc_now())
+        metrics.add_metric(name="FloatingRemindersMoved", unit="Count", value=moved)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -1,5 +1,5 @@
-"""Learning plans: the templates for the classic transitions, and my plans made from them or
-from scratch (items' and obstacles' own routes, and reminders, come next: issue 10)."""
+"""Learning plans: the templates for the classic transitions, my plans made from them or from
+scratch, their items and obstacles, and the reminders of plans and items."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
+from shared.domain import recurrence
 from shared.domain.errors import NotFound
 from shared.domain.plan_templates import CURRENT_TEMPLATE_VERSION, template_set
 from shared.domain.timeutil import utc_now
 from shared.logic import plans as logic
+from shared.logic import reminders
 from shared.models.common import ApiModel, Page, validate_document
 from shared.models.plan import (
     Obstacle,
@@ -33,6 +35,8 @@ from shared.models.plan import (
     PlanItemPatch,
     PlanPatch,
     PlanSummary,
+    Reminder,
+    ReminderInput,
     TemplateSet,
 )
 from shared.observability import metrics
@@ -299,6 +303,85 @@ def patch_obstacle(
         validate=_document(ObstacleInput),
     )
     return _child_response(Obstacle, changed)
+
+
+def _reminder_response(found: tuple[dict[str, Any], int, bool]) -> Response[Reminder]:
+    reminder, version, created = found
+    body = Reminder.model_validate(reminder).model_dump(by_alias=True, mode="json", exclude_none=True)
+    return json_response(201 if created else 200, body, {"ETag": etag(version)})
+
+
+_REMINDER_ANSWERS = {
+    200: {"description": "Replaced"},
+    201: {"description": "Set"},
+    **problem_responses(404, 409, 412, 422),
+}
+
+
+@app.put(
+    "/v1/me/plans/<planId>/reminder",
+    summary="Set (or replace) my plan's reminder: an RFC 5545 rule in my own time",
+    description=recurrence.SUPPORTED_DESCRIPTION,
+    responses=_REMINDER_ANSWERS,
+)
+def set_plan_reminder(
+    plan_id: PlanId, reminder: Annotated[ReminderInput, Body()], if_match: IfMatch = None
+) -> Response[Reminder]:
+    payload = reminder.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return _reminder_response(
+        reminders.set_reminder(
+            app.user.user_id,
+            plan_id,
+            None,
+            payload,
+            utc_now(),
+            if_match=if_match,
+            check_version=check_if_match,
+        )
+    )
+
+
+@app.put(
+    "/v1/me/plans/<planId>/items/<itemId>/reminder",
+    summary="Set (or replace) the reminder of one item of my plan",
+    description=recurrence.SUPPORTED_DESCRIPTION,
+    responses=_REMINDER_ANSWERS,
+)
+def set_item_reminder(
+    plan_id: PlanId, item_id: ItemId, reminder: Annotated[ReminderInput, Body()], if_match: IfMatch = None
+) -> Response[Reminder]:
+    payload = reminder.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return _reminder_response(
+        reminders.set_reminder(
+            app.user.user_id,
+            plan_id,
+            item_id,
+            payload,
+            utc_now(),
+            if_match=if_match,
+            check_version=check_if_match,
+        )
+    )
+
+
+@app.delete(
+    "/v1/me/plans/<planId>/reminder",
+    summary="Remove my plan's reminder",
+    responses={204: {"description": "Removed"}, **problem_responses(404)},
+)
+def delete_plan_reminder(plan_id: PlanId) -> Response[None]:
+    reminders.remove_reminder(app.user.user_id, plan_id, None)
+    return Response(status_code=204, body=None)
+
+
+@app.delete(
+    "/v1/me/plans/<planId>/items/<itemId>/reminder",
+    summary="Remove an item's reminder",
+    responses={204: {"description": "Removed"}, **problem_responses(404)},
+)
+def delete_item_reminder(plan_id: PlanId, item_id: ItemId) -> Response[None]:
+    reminders.remove_reminder(app.user.user_id, plan_id, item_id)
+    return Response(status_code=204, body=None)
 
 
 lambda_handler = lambda_entry(app)

@@ -7,6 +7,8 @@ API_ROUTES: tuple[tuple[str, str], ...] = (
     ("DELETE", "/v1/me/devices/{deviceId}"),
     ("DELETE", "/v1/me/plans/{planId}"),
     ("DELETE", "/v1/me/plans/{planId}/items/{itemId}"),
+    ("DELETE", "/v1/me/plans/{planId}/items/{itemId}/reminder"),
+    ("DELETE", "/v1/me/plans/{planId}/reminder"),
     ("DELETE", "/v1/me/promises/{promiseId}/counterpart-link"),
     ("GET", "/v1/care/questions"),
     ("GET", "/v1/counterpart/{token}"),
@@ -50,4 +52,6 @@ API_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/me/promises/{promiseId}/self-assessment"),
     ("POST", "/v1/me/reflections"),
     ("PUT", "/v1/me"),
+    ("PUT", "/v1/me/plans/{planId}/items/{itemId}/reminder"),
+    ("PUT", "/v1/me/plans/{planId}/reminder"),
 )

@@ -3,10 +3,12 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
+from shared.domain import recurrence
 from shared.domain.plan_templates import DETAIL_MAX, TITLE_MAX
 from shared.models.common import ApiModel, MultiLineText, SingleLineText
+from shared.models.profile import TimeZoneName
 
 Level = Literal["expert", "team_lead", "manager", "executive", "leader"]
 ItemKind = Literal["skill", "practice", "reading", "course", "conversation", "experiment"]
@@ -202,3 +204,36 @@ class PlanPatch(ApiModel):
     transition: Transition | None = None
     care_ids: Annotated[list[CareRef], Field(max_length=5), AfterValidator(_unique)] = None  # type: ignore[assignment]
     target_date: date | None = None
+
+
+class ReminderInput(ApiModel):
+    """`PUT .../reminder`: when to be reminded, as an RFC 5545 rule in local time."""
+
+    rrule: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
+        description=recurrence.SUPPORTED_DESCRIPTION
+    )
+    mode: Literal["floating", "pinned"] = Field(
+        default="floating",
+        description=(
+            "`floating` follows my profile's `timeZone` (it moves when I travel); `pinned` keeps `timeZone`"
+        ),
+    )
+    time_zone: TimeZoneName | None = Field(default=None, description="Required when `mode` is pinned")
+    only_if_not_done: StrictBool = Field(
+        default=False, description="Only when the item (or, for a plan, nothing in it) was done that day"
+    )
+    paused: StrictBool = False
+
+
+class Reminder(ApiModel):
+    """A reminder as kept, with when it fires next."""
+
+    rrule: str = Field(description="The rule as kept: always with its DTSTART (local time)")
+    mode: Literal["floating", "pinned"]
+    time_zone: str
+    only_if_not_done: bool
+    paused: bool
+    next_fire_at: str | None = Field(default=None, description="RFC 3339, UTC; absent when paused or ended")
+    upcoming: list[str] = Field(description="The next occurrences in local time (RFC 3339 with offset)")
+    created_at: str
+    updated_at: str

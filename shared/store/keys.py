@@ -7,6 +7,8 @@ finds them for account erasure.
 
 from __future__ import annotations
 
+import hashlib
+
 PROFILE_SK = "PROFILE"
 DEVICE_PREFIX = "DEVICE#"
 PUSH_TOKEN_PREFIX = "PUSHTOKEN#"  # noqa: S105 (a key prefix, not a secret)
@@ -174,3 +176,21 @@ def plan_obstacle_sk(plan_id: str, obstacle_id: str) -> str:
 def plan_list(user_id: str) -> str:
     """The partition key of my plans in the generic list index."""
     return f"PLANS#{user_id}"
+
+
+REMINDER_SUFFIX = "#REMINDER"
+# Reminders that will fire are spread over this many partitions of the due index, by key, so
+# that no partition of it gets hot; a dispatcher run reads each shard's due part.
+DUE_SHARDS = 16
+DUE_INDEX = "RemindersDue"
+
+
+def plan_reminder_sk(plan_id: str, item_id: str | None = None) -> str:
+    """The reminder of a plan, or of one of its items (under the item, so the plan's Query reads it)."""
+    return (plan_item_sk(plan_id, item_id) if item_id else plan_sk(plan_id)) + REMINDER_SUFFIX
+
+
+def due_shard(pk: str, sk: str) -> str:
+    """The due index's partition for one reminder: a stable hash of its key."""
+    digest = hashlib.sha256(f"{pk}|{sk}".encode()).digest()
+    return f"DUE#{int.from_bytes(digest[:4], 'big') % DUE_SHARDS:02d}"

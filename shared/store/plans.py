@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.domain.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
+from botocore.exceptions import ClientError
+
+from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from shared.store import keys
 from shared.store.table import (
     deserialize,
     dynamodb,
+    error_code,
     key,
     new_item_put,
     serialize,
@@ -326,6 +329,9 @@ def delete_child(user_id: str, plan_id: str, sk: str, read_version: int, at: str
             }
         ],
     )
+    # An item's reminder goes with it (a Delete of nothing is no failure).
+    reminder = {"TableName": table_name(), "Key": key(keys.user_pk(user_id), sk + keys.REMINDER_SUFFIX)}
+    tx.add("reminder", [{"Delete": reminder}])
     tx.add("plan", [_plan_touch(user_id, plan_id, -1, at)])
     _commit(tx, user_id)
 
@@ -362,3 +368,119 @@ def update_plan(
         if error.failed_on("header"):
             raise PreconditionFailed("The plan changed since it was read; read it again.") from error
         raise Conflict("The plan is being changed by another request; retry.") from error
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+REMINDER_FIELDS = (
+    "rrule",
+    "mode",
+    "timeZone",
+    "onlyIfNotDone",
+    "paused",
+    "nextFireAt",
+    "planId",
+    "itemId",
+    "createdAt",
+    "updatedAt",
+)
+
+
+def save_reminder(user_id: str, sk: str, reminder: dict[str, Any], read_version: int | None) -> int:
+    """Put a plan's or an item's reminder (a new one, or over the version read), with the due
+    index's keys while it will fire; answers its new version. The plan (and the item) must still
+    be there: a ConditionCheck, else 404."""
+    pk = keys.user_pk(user_id)
+    version = (read_version or 0) + 1
+    item = {"PK": pk, "SK": sk, "entity": "plan-reminder", **reminder, "version": version}
+    if reminder.get("nextFireAt") and not reminder.get("paused"):
+        item["dueShard"] = keys.due_shard(pk, sk)
+        item["dueAt"] = f"{reminder['nextFireAt']}#{pk}#{sk}"
+    put: dict[str, Any] = {"TableName": table_name(), "Item": serialize(item)}
+    if read_version is None:
+        put["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        put["ConditionExpression"] = "version = :read"
+        put["ExpressionAttributeValues"] = {":read": {"N": str(read_version)}}
+    owner_sk = sk.removesuffix(keys.REMINDER_SUFFIX)
+    tx = Transaction()
+    tx.add("reminder", [{"Put": put}])
+    tx.add(
+        "owner",
+        [
+            {
+                "ConditionCheck": {
+                    "TableName": table_name(),
+                    "Key": key(pk, owner_sk),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+        ],
+    )
+    tx.require_account(user_id)
+    try:
+        tx.commit()
+    except TransactionCancelled as error:
+        if error.failed_on("owner"):
+            raise NotFound("No such plan or item.") from error
+        if error.failed_on("reminder"):
+            raise PreconditionFailed("The reminder changed since it was read; read it again.") from error
+        raise Conflict("The reminder is being changed by another request; retry.") from error
+    return version
+
+
+def delete_reminder(user_id: str, sk: str) -> None:
+    """Delete a reminder; NotFound when there is none."""
+    try:
+        with throttling_as_unavailable():
+            dynamodb().delete_item(
+                TableName=table_name(),
+                Key=key(keys.user_pk(user_id), sk),
+                ConditionExpression="attribute_exists(PK)",
+            )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            raise NotFound("No reminder here.") from error
+        raise
+
+
+def reminder_of(user_id: str, sk: str) -> tuple[dict[str, Any], int] | None:
+    """A reminder as stored, with its version (consistent GetItem), or None."""
+    with throttling_as_unavailable():
+        found = dynamodb().get_item(
+            TableName=table_name(), Key=key(keys.user_pk(user_id), sk), ConsistentRead=True
+        )
+    if "Item" not in found:
+        return None
+    item = deserialize(found["Item"])
+    return {k: item[k] for k in REMINDER_FIELDS if k in item}, int(item["version"])
+
+
+def floating_reminders(user_id: str) -> list[tuple[str, dict[str, Any], int]]:
+    """Every floating reminder of mine (a Query of my plans' items, filtered): (SK, reminder,
+    version). For the rare moment my time zone changes, so reading my plans is fine."""
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "FilterExpression": "#entity = :reminder AND #mode = :floating",
+        "ExpressionAttributeNames": {"#entity": "entity", "#mode": "mode"},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.user_pk(user_id)},
+            ":prefix": {"S": keys.PLAN_PREFIX},
+            ":reminder": {"S": "plan-reminder"},
+            ":floating": {"S": "floating"},
+        },
+        "ConsistentRead": True,
+    }
+    out = []
+    while True:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**params)
+        for raw in response.get("Items", []):
+            item = deserialize(raw)
+            out.append(
+                (str(item["SK"]), {k: item[k] for k in REMINDER_FIELDS if k in item}, int(item["version"]))
+            )
+        if "LastEvaluatedKey" not in response:
+            return out
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
