@@ -209,7 +209,8 @@ class PlanPatch(ApiModel):
 class ReminderInput(ApiModel):
     """`PUT .../reminder`: when to be reminded, as an RFC 5545 rule in local time."""
 
-    rrule: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
+    # Multi-line: a DTSTART line may come before the rule (lines end with \n).
+    rrule: MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
         description=recurrence.SUPPORTED_DESCRIPTION
     )
     mode: Literal["floating", "pinned"] = Field(
