@@ -484,3 +484,55 @@ def floating_reminders(user_id: str) -> list[tuple[str, dict[str, Any], int]]:
         if "LastEvaluatedKey" not in response:
             return out
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def due_reminders(shard: int, now: str, limit: int) -> list[dict[str, Any]]:
+    """One Query of the due index's shard: the reminders whose `nextFireAt` is at or before
+    `now` (RFC 3339), oldest first, at most `limit` (the index projects what firing needs)."""
+    with throttling_as_unavailable():
+        response = dynamodb().query(
+            TableName=table_name(),
+            IndexName=keys.DUE_INDEX,
+            KeyConditionExpression="dueShard = :shard AND dueAt <= :now",
+            ExpressionAttributeValues={
+                ":shard": {"S": f"DUE#{shard:02d}"},
+                ":now": {"S": f"{now}#~"},  # "~" sorts after every key that follows the time
+            },
+            Limit=limit,
+        )
+    return [deserialize(i) for i in response.get("Items", [])]
+
+
+def advance_reminder(
+    item: dict[str, Any], fired_at: str, next_fire_at: str | None, inbox: dict[str, Any] | None
+) -> None:
+    """Fire a reminder once: move `nextFireAt` on (or out of the due index once it has ended),
+    conditioned on the `nextFireAt` read, with the inbox item in the same transaction, and the
+    person's account check. A run that lost the race, or an erased account, raises."""
+    pk, sk = str(item["PK"]), str(item["SK"])
+    values: dict[str, Any] = {":read": {"S": fired_at}, ":one": {"N": "1"}}
+    if next_fire_at is None:
+        expression = "REMOVE nextFireAt, dueShard, dueAt ADD version :one"
+    else:
+        expression = "SET nextFireAt = :next, dueAt = :due ADD version :one"
+        values[":next"] = {"S": next_fire_at}
+        values[":due"] = {"S": f"{next_fire_at}#{pk}#{sk}"}
+    tx = Transaction()
+    tx.add(
+        "reminder",
+        [
+            {
+                "Update": {
+                    "TableName": table_name(),
+                    "Key": key(pk, sk),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "nextFireAt = :read",
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ],
+    )
+    if inbox is not None:
+        tx.add("inbox", [inbox])
+    tx.require_account(pk.removeprefix("USER#"))
+    tx.commit()

@@ -214,3 +214,42 @@ def test_an_outside_customers_retried_assessment_answers_the_same(make_person: C
     again = public.post(f"{base}/v1/counterpart/{token}/assessment", json=body, headers=key, timeout=30)
     assert (first.status_code, again.status_code) == (201, 201), again.text
     assert again.json() == first.json()
+
+
+def test_a_reminder_fires_through_the_schedule_into_the_inbox_and_a_push(
+    make_person: Callable[[], Person], local_stack: dict[str, Any]
+) -> None:
+    """Issue 10's whole path: set a reminder, fire the dispatcher's schedule for its time, see
+    the inbox item and the push."""
+    person = make_person()
+    _profile(person)  # in UTC
+    token = uuid.uuid4().hex * 2
+    assert person.api.post("/v1/me/devices", json={"platform": "ios", "pushToken": token}).status_code == 201
+    plan = person.api.post("/v1/me/plans", json={"templateId": "expert-to-team-lead"}).json()
+    reminder = person.api.put(
+        f"/v1/me/plans/{plan['planId']}/reminder", json={"rrule": "FREQ=DAILY;BYHOUR=7;BYMINUTE=30"}
+    )
+    assert reminder.status_code == 201, reminder.text
+    fire_at = reminder.json()["nextFireAt"]
+    assert fire_at.endswith("T07:30:00Z")
+
+    at = fire_at.replace("00Z", "20Z")
+    ran = requests.post(
+        f"{local_stack['apiUrl']}/_local/schedules/DispatcherFunction/run", json={"time": at}, timeout=60
+    )
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["result"]["fired"] >= 1
+    inbox = [n for n in person.api.get("/v1/me/notifications").json()["items"] if n["kind"] == "reminder"]
+    assert [n["data"]["planId"] for n in inbox] == [plan["planId"]]
+
+    deadline = time.monotonic() + 15
+    pushed: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not pushed:
+        items = requests.get(local_stack["apiUrl"] + "/_local/push", timeout=5).json()["items"]
+        pushed = [p for p in items if p["message"].get("data", {}).get("planId") == plan["planId"]]
+        time.sleep(0.2)
+    assert len(pushed) == 1, "one push, to the person's one device"
+    again = requests.post(
+        f"{local_stack['apiUrl']}/_local/schedules/DispatcherFunction/run", json={"time": at}, timeout=60
+    )
+    assert again.json()["result"]["fired"] == 0, "the same occurrence fires once"

@@ -1,0 +1,28 @@
+"""Every minute (EventBridge schedule): fire the reminders that are due (`shared.logic.dispatcher`).
+
+"Now" is the scheduled event's `time`, as EventBridge sends it, so a run can be replayed for any
+moment (the local stack's `POST /_local/schedules/DispatcherFunction/run` does).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.logic.dispatcher import dispatch
+from shared.observability import logger, metrics
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One run for the event's time; answers what it did."""
+    text = str(event.get("time") or datetime.now(UTC).isoformat())
+    now = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    run = dispatch(now)
+    metrics.add_metric(name="RemindersFired", unit="Count", value=run.fired)
+    if run.failed:
+        metrics.add_metric(name="RemindersFailed", unit="Count", value=run.failed)
+    return {"fired": run.fired, "skipped": run.skipped, "failed": run.failed}

@@ -1,0 +1,76 @@
+"""The dispatcher: every minute, fire the reminders that are due, each once.
+
+It reads only what is due (one Query per shard of the sparse `RemindersDue` index) and fires
+each reminder in one transaction: its `nextFireAt` moves to the next occurrence after now
+(so after an outage a reminder fires once, for the latest missed occurrence, not once per
+missed one), conditioned on the `nextFireAt` it read, so an occurrence fires at most once even
+when runs overlap or are retried; the inbox item goes in the same transaction, and the notifier
+pushes it from the stream (preferences, quiet hours and erasure stay in one place). One failing
+reminder is logged and counted and stays due, so the next run retries it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.domain import recurrence
+from shared.domain.errors import AccountErased
+from shared.domain.timeutil import to_rfc3339
+from shared.observability import logger
+from shared.store import keys
+from shared.store import plans as store
+from shared.store.notifications import inbox_put
+from shared.store.transaction import TransactionCancelled
+
+# What one run reads of a shard at most: a backlog beyond it waits for the next minute.
+PER_SHARD = 500
+
+
+@dataclass
+class Run:
+    """What one run did."""
+
+    fired: int = 0
+    skipped: int = 0  # fired by another run meanwhile, or the person's account was erased
+    failed: int = 0
+
+
+def dispatch(now: datetime) -> Run:
+    """Fire every reminder due at `now` (the scheduled event's time)."""
+    run = Run()
+    stamp = to_rfc3339(now)
+    for shard in range(keys.DUE_SHARDS):
+        for item in store.due_reminders(shard, stamp, PER_SHARD):
+            try:
+                fire(item, now)
+                run.fired += 1
+            except (TransactionCancelled, AccountErased):
+                run.skipped += 1
+            except Exception:  # one reminder must not stop the others; it stays due
+                logger.exception("A reminder could not be fired", extra={"shard": shard})
+                run.failed += 1
+    return run
+
+
+def fire(item: dict[str, Any], now: datetime) -> None:
+    """Fire one due reminder: its inbox item, and its next occurrence after now."""
+    zone = ZoneInfo(str(item["timeZone"]))
+    rule = recurrence.load_rule(str(item["rrule"]))
+    following = recurrence.next_occurrence(rule, zone, now)
+    fired_at = str(item["nextFireAt"])
+    local = recurrence.local_view(datetime.fromisoformat(fired_at.replace("Z", "+00:00")), zone)
+    data = {"planId": item["planId"], "occurrence": local}
+    if item.get("itemId"):
+        data["itemId"] = item["itemId"]
+    inbox = inbox_put(
+        str(item["PK"]).removeprefix("USER#"),
+        kind="reminder",
+        title="Time for your learning plan",
+        body="A reminder you set for your plan.",
+        data=data,
+        at=to_rfc3339(now),
+    )
+    store.advance_reminder(item, fired_at, to_rfc3339(following) if following else None, inbox)
