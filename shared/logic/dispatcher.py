@@ -69,7 +69,7 @@ def fire(item: dict[str, Any], now: datetime) -> None:
         str(item["PK"]).removeprefix("USER#"),
         kind="reminder",
         title="Time for your learning plan",
-        body="A reminder you set for your plan.",
+        body=str(item.get("title") or "A reminder you set for your plan."),
         data=data,
         at=to_rfc3339(now),
     )

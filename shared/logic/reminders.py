@@ -47,7 +47,8 @@ def view(reminder: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     if not reminder.get("paused"):
         rule = recurrence.load_rule(str(reminder["rrule"]))
         upcoming = [recurrence.local_view(i, zone) for i in recurrence.occurrences(rule, zone, now, UPCOMING)]
-    return {**{k: v for k, v in reminder.items() if k not in ("planId", "itemId")}, "upcoming": upcoming}
+    shown = {k: v for k, v in reminder.items() if k not in ("planId", "itemId", "title")}
+    return {**shown, "upcoming": upcoming}
 
 
 def _next_fire(rule: recurrence.Rule, zone: ZoneInfo, now: datetime) -> str | None:
@@ -71,6 +72,10 @@ def set_reminder(
     than 24 times a day or never fires (`shared.domain.recurrence`).
     """
     sk = keys.plan_reminder_sk(plan_id, item_id)
+    found = store.read_plan(user_id, plan_id)
+    thing = (found.item(item_id) if item_id else found.plan) if found else None
+    if thing is None:
+        raise NotFound("No such plan or item.")
     current = store.reminder_of(user_id, sk)
     check_version(if_match, current[1] if current else None)
     zone_name = _zone_for(user_id, request)
@@ -88,6 +93,8 @@ def set_reminder(
         "nextFireAt": None if request.get("paused") else _next_fire(rule, zone, now),
         "planId": plan_id,
         "itemId": item_id,
+        # What the push says, as it was named when the reminder was set.
+        "title": str(thing["title"]),
         "createdAt": current[0]["createdAt"] if current else at,
         "updatedAt": at,
     }

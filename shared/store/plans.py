@@ -381,6 +381,7 @@ REMINDER_FIELDS = (
     "nextFireAt",
     "planId",
     "itemId",
+    "title",
     "createdAt",
     "updatedAt",
 )

@@ -61,6 +61,7 @@ def test_a_reminder_fires_once_at_its_time_and_moves_to_the_next(aws: Aws, clock
     assert run("2026-03-21T09:00:30Z") == {"fired": 1, "skipped": 0, "failed": 0}
     (fired,) = reminders_in_inbox(ana)
     assert fired["data"] == {"planId": plan_id, "occurrence": "2026-03-21T09:00:00+00:00"}
+    assert (fired["title"], fired["body"]) == ("Time for your learning plan", "Listening"), "the plan's title"
     assert next_fire(ana, plan_id, aws) == "2026-03-22T09:00:00Z"
     assert run("2026-03-21T09:01:30Z")["fired"] == 0, "once per occurrence"
     assert len(reminders_in_inbox(ana)) == 1
