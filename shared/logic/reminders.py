@@ -74,9 +74,10 @@ def set_reminder(
     sk = keys.plan_reminder_sk(plan_id, item_id)
     found = store.read_plan(user_id, plan_id)
     thing = (found.item(item_id) if item_id else found.plan) if found else None
-    if thing is None:
+    if found is None or thing is None:
         raise NotFound("No such plan or item.")
-    current = store.reminder_of(user_id, sk)
+    # The plan's Query read its reminders too.
+    current = (found.reminders[sk], found.versions[sk]) if sk in found.reminders else None
     check_version(if_match, current[1] if current else None)
     zone_name = _zone_for(user_id, request)
     zone = ZoneInfo(zone_name)

@@ -137,6 +137,7 @@ class StoredPlan:
     obstacles: list[dict[str, Any]] = field(default_factory=list)
     keys: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)  # child SK -> its version (its ETag)
+    reminders: dict[str, dict[str, Any]] = field(default_factory=dict)  # SK -> the plan's or an item's
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         """One of the plan's items, or None."""
@@ -178,6 +179,8 @@ def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
             found.items.append({k: item[k] for k in ITEM_FIELDS if k in item})
         elif item.get("entity") == "plan-obstacle":
             found.obstacles.append({k: item[k] for k in OBSTACLE_FIELDS if k in item})
+        elif item.get("entity") == "plan-reminder":
+            found.reminders[str(item["SK"])] = {k: item[k] for k in REMINDER_FIELDS if k in item}
     return found
 
 
@@ -443,18 +446,6 @@ def delete_reminder(user_id: str, sk: str) -> None:
         if error_code(error) == "ConditionalCheckFailedException":
             raise NotFound("No reminder here.") from error
         raise
-
-
-def reminder_of(user_id: str, sk: str) -> tuple[dict[str, Any], int] | None:
-    """A reminder as stored, with its version (consistent GetItem), or None."""
-    with throttling_as_unavailable():
-        found = dynamodb().get_item(
-            TableName=table_name(), Key=key(keys.user_pk(user_id), sk), ConsistentRead=True
-        )
-    if "Item" not in found:
-        return None
-    item = deserialize(found["Item"])
-    return {k: item[k] for k in REMINDER_FIELDS if k in item}, int(item["version"])
 
 
 def floating_reminders(user_id: str) -> list[tuple[str, dict[str, Any], int]]:
