@@ -1,8 +1,10 @@
 """Mobile push through SNS: one platform endpoint per registered device, one publish per device.
 
 Every sender (promise moves, reminders) writes the inbox item in its own transaction
-(`shared.store.notifications.inbox_put`) and then calls `push_to_person`, which is best
-effort: a device that fails is logged and counted, never raised, and never stops the others.
+(`shared.store.notifications.inbox_put`); the notifier (`functions/notifier`), fed by the
+table's stream, then calls `push_to_person`: a device that fails is logged, counted and named
+in the report (for a retry, or for its removal when disabled), never raised, and never stops
+the others.
 
 Endpoints are made when a device registers (`register_endpoint`) and deleted when it is
 removed or the account is erased (`delete_endpoints`). An endpoint carries its owner's `sub`
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -37,7 +40,10 @@ MAX_BODY_CHARS = 240
 
 # A person waits on a push only indirectly (it follows their own write), so fail fast.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3)
-_THROTTLING = frozenset({"Throttling", "ThrottlingException", "InternalError", "KMSThrottling"})
+_THROTTLING = frozenset({"Throttling", "Throttled", "ThrottlingException", "InternalError", "KMSThrottling"})
+# A publish refused for one of these (or any 5xx, or no answer at all) may well pass later: the
+# caller retries that device. Anything else (an invalid payload, say) would fail the same again.
+_TRANSIENT = _THROTTLING | {"InternalFailure", "ServiceUnavailable", "KMSInternal"}
 # SNS names the endpoint that already holds a token only in the message of the InvalidParameter
 # it answers; AWS's guide for creating endpoints parses it the same way.
 _EXISTING_ENDPOINT = re.compile(r"Endpoint (arn:\S+) already exists with the same [Tt]oken")
@@ -135,12 +141,13 @@ def _create_endpoint(application_arn: str, user_id: str, push_token: str) -> str
     return response["EndpointArn"]
 
 
-def delete_endpoints(user_id: str, endpoint_arns: list[str]) -> int:
+def delete_endpoints(user_id: str, endpoint_arns: list[str], *, only_if_disabled: bool = False) -> int:
     """Delete these endpoints of `user_id`; answer how many were deleted. Best effort.
 
-    Gone already is fine; an endpoint another person has taken over since is left to them;
-    any other failure is logged (the device item that named it is deleted regardless, so the
-    endpoint is never published to again).
+    Gone already is fine; an endpoint another person has taken over since is left to them, and
+    with `only_if_disabled` so is one enabled again since (a registration of its token came
+    back); any other failure is logged (the device item that named it is deleted regardless, so
+    the endpoint is never published to again).
     """
     deleted = 0
     for arn in endpoint_arns:
@@ -148,6 +155,8 @@ def delete_endpoints(user_id: str, endpoint_arns: list[str]) -> int:
             attributes = sns().get_endpoint_attributes(EndpointArn=arn)["Attributes"]
             owner = attributes.get("CustomUserData") or None
             if owner is not None and owner != user_id:
+                continue
+            if only_if_disabled and attributes.get("Enabled", "true").lower() == "true":
                 continue
             sns().delete_endpoint(EndpointArn=arn)
             deleted += 1
@@ -164,7 +173,10 @@ def delete_endpoints(user_id: str, endpoint_arns: list[str]) -> int:
 
 @dataclass(frozen=True)
 class PushReport:
-    """What one push to a person did, device by device."""
+    """What one push to a person did, device by device.
+
+    Two reports are equal when their counts are (the device ids are detail for the caller).
+    """
 
     sent: int = 0
     failed: int = 0
@@ -175,6 +187,14 @@ class PushReport:
     disabled_device_ids: tuple[str, ...] = ()
     # The devices could not be read at all (the database refused): nothing was tried.
     devices_unread: bool = False
+    # Left out because the caller said they have this notification already (a retry).
+    skipped: int = 0
+    # Who got it, and who did not for a reason that may pass (throttled, a 5xx, no answer, or
+    # not tried because the caller ran out of time): what a retry should still try. Both ids.
+    sent_device_ids: tuple[str, ...] = field(default=(), compare=False)
+    retry_device_ids: tuple[str, ...] = field(default=(), compare=False)
+    # The disabled devices as `devices.push_targets` answers them, for their removal.
+    disabled_devices: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -208,10 +228,20 @@ def build_message(title: str, body: str, data: dict[str, Any]) -> str:
     )
 
 
-def push_to_person(user_id: str, *, title: str, body: str, data: dict[str, Any]) -> PushReport:
+def push_to_person(
+    user_id: str,
+    *,
+    title: str,
+    body: str,
+    data: dict[str, Any],
+    skip_device_ids: Collection[str] = (),
+    out_of_time: Callable[[], bool] | None = None,
+) -> PushReport:
     """Publish one notification to every device of `user_id`; never raises for a device.
 
-    One Query reads the devices (`devices.push_targets`), then one SNS Publish per device.
+    One Query reads the devices (`devices.push_targets`), then one SNS Publish per device, but
+    for those in `skip_device_ids` (they have it already). Once `out_of_time()` answers true,
+    the devices left are not tried: they are named for a retry.
     """
     try:
         targets = devices.push_targets(user_id)
@@ -219,30 +249,51 @@ def push_to_person(user_id: str, *, title: str, body: str, data: dict[str, Any])
         logger.exception("Could not read the devices to push to")
         return PushReport(devices_unread=True)
     message = build_message(title, body, data)
-    sent = failed = without_endpoint = 0
-    disabled: list[str] = []
+    failed = without_endpoint = skipped = 0
+    sent: list[str] = []
+    retry: list[str] = []
+    disabled: list[dict[str, Any]] = []
     for device in targets:
+        device_id = str(device["deviceId"])
         arn = device.get("endpointArn")
         if not arn:
             without_endpoint += 1
             continue
+        if device_id in skip_device_ids:
+            skipped += 1
+            continue
+        if out_of_time is not None and out_of_time():
+            failed += 1
+            retry.append(device_id)
+            continue
         try:
             sns().publish(TargetArn=arn, MessageStructure="json", Message=message)
-            sent += 1
+            sent.append(device_id)
         except ClientError as error:
             failed += 1
             code = error_code(error)
             if code == "EndpointDisabled":
-                disabled.append(str(device["deviceId"]))
-            logger.warning(
-                "Push to a device failed", extra={"deviceId": device["deviceId"], "errorCode": code}
-            )
-        except BotoCoreError as error:
+                disabled.append(device)
+            elif code in _TRANSIENT or _status(error) >= 500:
+                retry.append(device_id)
+            logger.warning("Push to a device failed", extra={"deviceId": device_id, "errorCode": code})
+        except BotoCoreError as error:  # no answer (it may have been delivered all the same)
             failed += 1
+            retry.append(device_id)
             logger.warning(
-                "Push to a device failed",
-                extra={"deviceId": device["deviceId"], "error": type(error).__name__},
+                "Push to a device failed", extra={"deviceId": device_id, "error": type(error).__name__}
             )
     return PushReport(
-        sent=sent, failed=failed, without_endpoint=without_endpoint, disabled_device_ids=tuple(disabled)
+        sent=len(sent),
+        failed=failed,
+        without_endpoint=without_endpoint,
+        disabled_device_ids=tuple(str(d["deviceId"]) for d in disabled),
+        skipped=skipped,
+        sent_device_ids=tuple(sent),
+        retry_device_ids=tuple(retry),
+        disabled_devices=tuple(disabled),
     )
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)

@@ -374,8 +374,7 @@ def get_journey(
             "The range is too long.",
             [FieldError("query", "from", "range_too_long", f"at most {MAX_JOURNEY_MONTHS} months")],
         )
-    months = log.journey(app.user.user_id, first, last)
-    return Journey.model_validate({"from": first, "to": last, "months": months})
+    return Journey.model_validate(log.journey(app.user.user_id, first, last, now))
 
 
 lambda_handler = lambda_entry(app)

@@ -154,6 +154,14 @@ def summarize(month: str, counters: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def summarize_plan(figures: Mapping[str, Any]) -> dict[str, int]:
+    """One month's plan figures as the API shows them, from the stored item (in local months)."""
+    return {
+        "itemsDone": int(figures.get("itemsDone", 0)),
+        "practiceDays": len(figures.get("practiceDays", ())),
+    }
+
+
 def months_between(first: str, last: str) -> list[str]:
     """Every `YYYY-MM` from `first` to `last`, both included."""
     year, month = int(first[:4]), int(first[5:7])

@@ -3,10 +3,12 @@
 A practice counts for the day on which the person did it, in their own time zone: done at 23:30
 in Lisbon it counts for that Lisbon day, at 00:30 for the next one, whatever the date in UTC.
 
-The journey keeps practice days as one small item per month: a bitmap in which bit d-1 is set
-when the person practised on day d. A month costs the same to store and read whether the person
-practised once or every day, and streaks are computed from those bitmaps alone, so the journey's
-read cost does not grow with the history.
+The journey keeps practice days as one small item per local month (its days, a number set that
+DynamoDB's ADD keeps without a read), read here as a bitmap in which bit d-1 is set when the
+person practised on day d, and one item of streak state (`StreakState`: the last day, the run
+ending on it, the longest run), kept up to date by each practice. Reading the streaks costs that
+one item whatever the history; the months are read again only in the rare case a practice lands
+on a day before the last one (a person who flew west across midnight).
 """
 
 from __future__ import annotations
@@ -119,3 +121,53 @@ def streaks_from_months(months: Mapping[str, int], today: date) -> Streaks:
             yield from days_from_bits(month, months[month])
 
     return _streaks_of_sorted(ordered_days(), today)
+
+
+@dataclass(frozen=True)
+class StreakState:
+    """What the journey keeps of a person's practice streaks, so reading them costs one item:
+    the last day practised, the run of consecutive days ending on it, and the longest run."""
+
+    last_day: date | None
+    run: int
+    longest: int
+
+    def current(self, today: date) -> int:
+        """The run still going on `today`: it ends today or yesterday, else 0. A run that ends
+        after today (a person who flew west after practising) is still going too."""
+        if self.last_day is None or (today - self.last_day).days > 1:
+            return 0
+        return self.run
+
+
+NO_PRACTICE = StreakState(last_day=None, run=0, longest=0)
+
+
+def add_practice_day(state: StreakState, day: date) -> StreakState | None:
+    """The state after a practice on `day`, or None when it cannot be told from the state alone.
+
+    A day after the last extends the run (the next day) or starts a new one; the last day again
+    changes nothing. A day before the last (a person who flew west across midnight) may join two
+    runs, which only the days themselves can tell: the caller recomputes with `state_from_months`.
+    """
+    last = state.last_day
+    if last is None or day > last:
+        run = state.run + 1 if last is not None and day - last == _ONE_DAY else 1
+        return StreakState(last_day=day, run=run, longest=max(state.longest, run))
+    if day == last:
+        return state
+    return None
+
+
+def state_from_months(months: Mapping[str, int]) -> StreakState:
+    """The state from month bitmaps (`YYYY-MM` -> bits), as `add_practice_day` would have kept it."""
+    last: date | None = None
+    for month in sorted(months, reverse=True):
+        days = days_from_bits(month, months[month])
+        if days:
+            last = days[-1]
+            break
+    if last is None:
+        return NO_PRACTICE
+    found = streaks_from_months(months, last)
+    return StreakState(last_day=last, run=found.current, longest=found.longest)

@@ -7,6 +7,11 @@ missed one), conditioned on the `nextFireAt` it read, so an occurrence fires at 
 when runs overlap or are retried; the inbox item goes in the same transaction, and the notifier
 pushes it from the stream (preferences, quiet hours and erasure stay in one place). One failing
 reminder is logged and counted and stays due, so the next run retries it.
+
+A reminder with `onlyIfNotDone` is held (its occurrence passes without an inbox item) when what
+it reminds of was done: an item other than a practice that is done or skipped (`settled`), or
+anything done or practised (`lastDoneAt`, for a plan: any of its items) on the occurrence's own
+local day. Plan and item changes keep those copies on the reminder, so the due index says it all.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Run:
     """What one run did."""
 
     fired: int = 0
+    held: int = 0  # due, but what it reminds of was done (`onlyIfNotDone`): no inbox item
     skipped: int = 0  # fired by another run meanwhile, or the person's account was erased
     failed: int = 0
 
@@ -45,8 +51,10 @@ def dispatch(now: datetime) -> Run:
     for shard in range(keys.DUE_SHARDS):
         for item in store.due_reminders(shard, stamp, PER_SHARD):
             try:
-                fire(item, now)
-                run.fired += 1
+                if fire(item, now):
+                    run.fired += 1
+                else:
+                    run.held += 1
             except (TransactionCancelled, AccountErased):
                 run.skipped += 1
             except Exception:  # one reminder must not stop the others; it stays due
@@ -55,22 +63,37 @@ def dispatch(now: datetime) -> Run:
     return run
 
 
-def fire(item: dict[str, Any], now: datetime) -> None:
-    """Fire one due reminder: its inbox item, and its next occurrence after now."""
+def done_that_day(item: dict[str, Any], occurrence: datetime, zone: ZoneInfo) -> bool:
+    """Whether what a reminder reminds of was done for its occurrence (see the module's note)."""
+    if item.get("settled"):
+        return True
+    last = item.get("lastDoneAt")
+    if not last:
+        return False
+    done_at = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+    return done_at.astimezone(zone).date() == occurrence.astimezone(zone).date()
+
+
+def fire(item: dict[str, Any], now: datetime) -> bool:
+    """Fire one due reminder: its inbox item (unless held by `onlyIfNotDone`), and its next
+    occurrence after now. Answers whether an inbox item was written."""
     zone = ZoneInfo(str(item["timeZone"]))
     rule = recurrence.load_rule(str(item["rrule"]))
     following = recurrence.next_occurrence(rule, zone, now)
     fired_at = str(item["nextFireAt"])
-    local = recurrence.local_view(datetime.fromisoformat(fired_at.replace("Z", "+00:00")), zone)
-    data = {"planId": item["planId"], "occurrence": local}
-    if item.get("itemId"):
-        data["itemId"] = item["itemId"]
-    inbox = inbox_put(
-        str(item["PK"]).removeprefix("USER#"),
-        kind="reminder",
-        title="Time for your learning plan",
-        body=str(item.get("title") or "A reminder you set for your plan."),
-        data=data,
-        at=to_rfc3339(now),
-    )
+    occurrence = datetime.fromisoformat(fired_at.replace("Z", "+00:00"))
+    inbox = None
+    if not (item.get("onlyIfNotDone") and done_that_day(item, occurrence, zone)):
+        data = {"planId": item["planId"], "occurrence": recurrence.local_view(occurrence, zone)}
+        if item.get("itemId"):
+            data["itemId"] = item["itemId"]
+        inbox = inbox_put(
+            str(item["PK"]).removeprefix("USER#"),
+            kind="reminder",
+            title="Time for your learning plan",
+            body=str(item.get("title") or "A reminder you set for your plan."),
+            data=data,
+            at=to_rfc3339(now),
+        )
     store.advance_reminder(item, fired_at, to_rfc3339(following) if following else None, inbox)
+    return inbox is not None

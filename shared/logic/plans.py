@@ -9,14 +9,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from shared.domain.errors import FieldError, InvalidInput, NotFound
+from shared.domain import practice as practice_rules
+from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.domain.ids import new_id, new_ids
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.plan_templates import find_template
 from shared.domain.timeutil import to_rfc3339
 from shared.store import keys
 from shared.store import plans as store
+from shared.store import practice as practice_store
+
+# A change that races with another one on what it carries along (the streak state, a reminder's
+# copies) reads again and retries this many times before answering 409.
+_ATTEMPTS = 3
 
 
 def make_plan(user_id: str, request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -150,6 +157,74 @@ def add_obstacle(user_id: str, plan_id: str, obstacle: Mapping[str, Any], now: d
     return Changed(made, 1)
 
 
+def settled(item: Mapping[str, Any]) -> bool:
+    """Nothing is left to remind of: an item other than a practice that is done or skipped (a
+    practice is done again on other days)."""
+    return item.get("kind") != "practice" and item.get("status") in ("done", "skipped")
+
+
+def _item_effects(
+    user_id: str,
+    found: store.StoredPlan,
+    plan_id: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    patch: Mapping[str, Any],
+    at: str,
+    now: datetime,
+) -> tuple[bool, list[tuple[str, list[dict[str, Any]]]]]:
+    """What a change to an item carries along: (done now?, extra transaction items).
+
+    An item other than a practice is done when its status becomes `done`: it counts in the
+    journey's month (the person's own time zone). A practice is practised whenever a change sets
+    its status to `done` (again, on another day): that local day counts in the journey's practice
+    days and streaks. Either way the plan and the item keep `lastDoneAt`, and the reminders of
+    the item and the plan keep copies (`title`, `settled`, `lastDoneAt`), so the dispatcher
+    decides `onlyIfNotDone` from the due index alone.
+    """
+    practised = after.get("kind") == "practice" and patch.get("status") == "done"
+    finished = after.get("kind") != "practice" and after.get("status") == "done" != before.get("status")
+    done = practised or finished
+    extra: list[tuple[str, list[dict[str, Any]]]] = []
+    if done:
+        context = practice_store.context(user_id)
+        day = practice_rules.practice_day(now, ZoneInfo(context.zone))
+        month = practice_rules.month_key(day)
+        extra.append(
+            (
+                "journey",
+                [
+                    practice_store.month_update(
+                        user_id, month, items_done=1 if finished else 0, day=day if practised else None
+                    )
+                ],
+            )
+        )
+        if practised:
+            state = practice_rules.add_practice_day(context.streak, day)
+            if state is None:  # a day before the last: only the days can tell
+                months = practice_store.all_practice_months(user_id)
+                months[month] = months.get(month, 0) | practice_rules.month_bits([day], month)
+                state = practice_rules.state_from_months(months)
+            if state != context.streak:
+                extra.append(("streak", [practice_store.streak_put(user_id, state, context.streak_version)]))
+    item_reminder = keys.plan_reminder_sk(plan_id, str(before["itemId"]))
+    if item_reminder in found.reminders:
+        copies: dict[str, Any] = {}
+        if after.get("title") != before.get("title"):
+            copies["title"] = after["title"]
+        if settled(after) != settled(before):
+            copies["settled"] = settled(after)
+        if done:
+            copies["lastDoneAt"] = at
+        if copies:
+            extra.append(("reminder", [store.reminder_follow(user_id, item_reminder, copies)]))
+    plan_reminder = keys.plan_reminder_sk(plan_id)
+    if done and plan_reminder in found.reminders:
+        extra.append(("reminder", [store.reminder_follow(user_id, plan_reminder, {"lastDoneAt": at})]))
+    return done, extra
+
+
 def patch_child(
     user_id: str,
     plan_id: str,
@@ -163,6 +238,36 @@ def patch_child(
     validate: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Changed:
     """Merge-patch an item or an obstacle; `validate` checks the merged document as a whole."""
+    for _ in range(_ATTEMPTS):
+        try:
+            return _patch_child_once(
+                user_id,
+                plan_id,
+                child_id,
+                patch,
+                now,
+                obstacle=obstacle,
+                if_match=if_match,
+                check_version=check_version,
+                validate=validate,
+            )
+        except store.Raced:
+            continue
+    raise Conflict("The plan is being changed by another request; retry.")
+
+
+def _patch_child_once(
+    user_id: str,
+    plan_id: str,
+    child_id: str,
+    patch: Mapping[str, Any],
+    now: datetime,
+    *,
+    obstacle: bool,
+    if_match: str | None,
+    check_version: Callable[[str | None, int], None],
+    validate: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Changed:
     found = read_plan(user_id, plan_id)
     current = found.obstacle(child_id) if obstacle else found.item(child_id)
     if current is None:
@@ -170,14 +275,19 @@ def patch_child(
     sk = keys.plan_obstacle_sk(plan_id, child_id) if obstacle else keys.plan_item_sk(plan_id, child_id)
     version = found.versions[sk]
     check_version(if_match, version)
-    fixed = ("itemId", "obstacleId", "createdAt")
+    fixed = ("itemId", "obstacleId", "createdAt", "lastDoneAt")
     fields = tuple(f for f in (store.OBSTACLE_FIELDS if obstacle else store.ITEM_FIELDS) if f not in fixed)
     editable = {k: v for k, v in current.items() if k in fields and k != "updatedAt"}
     at = to_rfc3339(now)
     after = {**validate(apply_merge_patch(editable, dict(patch))), "updatedAt": at}
     sets, removes = _diff(current, after, fields)
-    store.update_child(user_id, plan_id, sk, sets, removes, version, at)
+    done, extra = (
+        (False, []) if obstacle else _item_effects(user_id, found, plan_id, current, after, patch, at, now)
+    )
     kept = {k: v for k, v in current.items() if k in fixed}
+    if done:
+        sets["lastDoneAt"] = kept["lastDoneAt"] = at
+    store.update_child(user_id, plan_id, sk, sets, removes, version, at, done=done, extra=extra)
     return Changed({**kept, **after}, version + 1)
 
 
@@ -210,17 +320,26 @@ def patch_plan(
     validate: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> tuple[dict[str, Any], int]:
     """Merge-patch the plan's own fields; answers the plan (with its items and obstacles) and its
-    new version."""
-    found = read_plan(user_id, plan_id)
-    check_version(if_match, found.version)
-    own = ("title", "transition", "careIds", "targetDate")
-    editable = {k: found.plan[k] for k in own if k in found.plan}
-    validated = validate(apply_merge_patch(editable, dict(patch)))
-    after = {
-        **{k: v for k, v in found.plan.items() if k not in own},
-        **validated,
-        "updatedAt": to_rfc3339(now),
-    }
-    sets, removes = _diff(found.plan, after, (*own, "updatedAt"))
-    store.update_plan(user_id, after, sets, removes, found.version)
-    return {**after, "items": found.items, "obstacles": found.obstacles}, found.version + 1
+    new version. A new title reaches the plan's reminder (what its push says) in the same write."""
+    for _ in range(_ATTEMPTS):
+        found = read_plan(user_id, plan_id)
+        check_version(if_match, found.version)
+        own = ("title", "transition", "careIds", "targetDate")
+        editable = {k: found.plan[k] for k in own if k in found.plan}
+        validated = validate(apply_merge_patch(editable, dict(patch)))
+        after = {
+            **{k: v for k, v in found.plan.items() if k not in own},
+            **validated,
+            "updatedAt": to_rfc3339(now),
+        }
+        sets, removes = _diff(found.plan, after, (*own, "updatedAt"))
+        reminder = keys.plan_reminder_sk(plan_id)
+        extra = []
+        if "title" in sets and reminder in found.reminders:
+            extra.append(("reminder", [store.reminder_follow(user_id, reminder, {"title": sets["title"]})]))
+        try:
+            store.update_plan(user_id, after, sets, removes, found.version, extra)
+        except store.Raced:
+            continue
+        return {**after, "items": found.items, "obstacles": found.obstacles}, found.version + 1
+    raise Conflict("The plan is being changed by another request; retry.")

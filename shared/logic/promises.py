@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shared.domain import journey as journey_rules
 from shared.domain.cares import LinkKind, LinkStatus
@@ -38,6 +39,7 @@ from shared.domain.promises import (
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
 from shared.store import blocks, care_links, profiles
 from shared.store import keys as store_keys
+from shared.store import practice as practice_store
 from shared.store import promises as store
 from shared.store.notifications import inbox_put
 from shared.store.table import key
@@ -687,13 +689,30 @@ def counterpart_assess(token: str, assessment: Mapping[str, Any], now: datetime)
 # --- journey -----------------------------------------------------------------------------------
 
 
-def journey(user_id: str, first: str, last: str) -> list[dict[str, Any]]:
-    """Every month from `first` to `last` (one Query), months without activity as zeros."""
-    stored = store.journey_months(user_id, first, last)
-    return [
-        journey_rules.summarize(month, stored.get(month, {}))
-        for month in journey_rules.months_between(first, last)
-    ]
+def journey(user_id: str, first: str, last: str, now: datetime) -> dict[str, Any]:
+    """Every month from `first` to `last` (one Query) with its promise counters (UTC months) and
+    plan figures (local months), months without activity as zeros, and my practice streaks
+    (one more request: my streak state and my time zone, for what "today" is)."""
+    promise_months, plan_months = store.journey_months(user_id, first, last)
+    zone, streak = practice_store.zone_and_streak(user_id)
+    today = now.astimezone(ZoneInfo(zone)).date()
+    return {
+        "from": first,
+        "to": last,
+        "months": [
+            {
+                **journey_rules.summarize(month, promise_months.get(month, {})),
+                "plan": journey_rules.summarize_plan(plan_months.get(month, {})),
+            }
+            for month in journey_rules.months_between(first, last)
+        ],
+        "practice": {
+            "currentStreak": streak.current(today),
+            "longestStreak": streak.longest,
+            "lastPracticeDay": streak.last_day.isoformat() if streak.last_day else None,
+            "timeZone": zone,
+        },
+    }
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -14,12 +14,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain import recurrence
-from shared.domain.errors import FieldError, InvalidInput, NotFound, PreconditionFailed
+from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from shared.domain.timeutil import to_rfc3339
+from shared.logic.plans import settled
 from shared.store import keys, profiles
 from shared.store import plans as store
 
 UPCOMING = 5  # occurrences shown with a reminder, so the app can show when it will fire
+# What a reminder keeps of what it reminds of, for the dispatcher alone (not shown).
+_COPIES = ("planId", "itemId", "title", "settled", "lastDoneAt")
+_ATTEMPTS = 3
 
 
 def _zone_for(user_id: str, request: Mapping[str, Any]) -> str:
@@ -47,7 +51,7 @@ def view(reminder: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     if not reminder.get("paused"):
         rule = recurrence.load_rule(str(reminder["rrule"]))
         upcoming = [recurrence.local_view(i, zone) for i in recurrence.occurrences(rule, zone, now, UPCOMING)]
-    shown = {k: v for k, v in reminder.items() if k not in ("planId", "itemId", "title")}
+    shown = {k: v for k, v in reminder.items() if k not in _COPIES}
     return {**shown, "upcoming": upcoming}
 
 
@@ -69,8 +73,30 @@ def set_reminder(
     """Create or replace the reminder of a plan or an item; answers (its view, version, new?).
 
     The rule is refused with a 422 naming `rrule` when it is malformed, unsupported, fires more
-    than 24 times a day or never fires (`shared.domain.recurrence`).
+    than 24 times a day or never fires (`shared.domain.recurrence`). The reminder copies what
+    it needs of the plan or item (its title, whether it is done), written over the version read
+    of it, so a change made meanwhile is never lost (the change carries on the copies itself).
     """
+    for _ in range(_ATTEMPTS):
+        try:
+            return _set_reminder_once(
+                user_id, plan_id, item_id, request, now, if_match=if_match, check_version=check_version
+            )
+        except store.Raced:
+            continue
+    raise Conflict("The plan is being changed by another request; retry.")
+
+
+def _set_reminder_once(
+    user_id: str,
+    plan_id: str,
+    item_id: str | None,
+    request: Mapping[str, Any],
+    now: datetime,
+    *,
+    if_match: str | None,
+    check_version: Callable[[str | None, int | None], None],
+) -> tuple[dict[str, Any], int, bool]:
     sk = keys.plan_reminder_sk(plan_id, item_id)
     found = store.read_plan(user_id, plan_id)
     thing = (found.item(item_id) if item_id else found.plan) if found else None
@@ -94,13 +120,17 @@ def set_reminder(
         "nextFireAt": None if request.get("paused") else _next_fire(rule, zone, now),
         "planId": plan_id,
         "itemId": item_id,
-        # What the push says, as it was named when the reminder was set.
+        # What the push says, and whether it is done, as the plan or item is now; its changes
+        # carry these copies along from then on.
         "title": str(thing["title"]),
+        "settled": settled(thing) if item_id else False,
+        "lastDoneAt": thing.get("lastDoneAt") if item_id else found.last_done_at,
         "createdAt": current[0]["createdAt"] if current else at,
         "updatedAt": at,
     }
     reminder = {k: v for k, v in reminder.items() if v is not None}
-    version = store.save_reminder(user_id, sk, reminder, current[1] if current else None)
+    owner_version = found.versions[keys.plan_item_sk(plan_id, item_id)] if item_id else found.version
+    version = store.save_reminder(user_id, sk, reminder, current[1] if current else None, owner_version)
     return view(reminder, now), version, current is None
 
 

@@ -1,7 +1,7 @@
 """The account export document (GDPR art. 20): every item of mine, grouped by kind."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
@@ -33,6 +33,34 @@ class CareLink(ApiModel):
 
 
 _CARE_LINK_FIELDS = ("careId", "kind", "targetId", "status", "linkedAt", "movedAt")
+# A reminder's own fields; the due index's keys and its copies of the plan's are not exported.
+_REMINDER_FIELDS = (
+    "planId",
+    "itemId",
+    "rrule",
+    "mode",
+    "timeZone",
+    "onlyIfNotDone",
+    "paused",
+    "nextFireAt",
+    "createdAt",
+    "updatedAt",
+)
+
+
+class ReminderExport(ApiModel):
+    """A reminder of a plan, or of one of its items (`itemId`), as `PUT .../reminder` set it."""
+
+    plan_id: str
+    item_id: str | None = None
+    rrule: str
+    mode: Literal["floating", "pinned"]
+    time_zone: str
+    only_if_not_done: bool
+    paused: bool
+    next_fire_at: str | None = None
+    created_at: str
+    updated_at: str
 
 
 class AccountExport(ApiModel):
@@ -49,6 +77,7 @@ class AccountExport(ApiModel):
     promises: list[PromiseExport] = Field(default_factory=list)
     blocks: list[Block] = Field(default_factory=list)
     plans: list[Plan] = Field(default_factory=list)
+    reminders: list[ReminderExport] = Field(default_factory=list)
     other: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="Items of kinds this document does not model yet, by kind."
     )
@@ -90,5 +119,9 @@ class AccountExport(ApiModel):
             promises=[PromiseExport.model_validate(p) for p in promises],
             blocks=[Block.model_validate(b) for b in blocks],
             plans=[Plan.model_validate(p) for p in plans],
+            reminders=[
+                ReminderExport.model_validate({k: v for k, v in r.items() if k in _REMINDER_FIELDS})
+                for r in rest.pop("plan-reminder", [])
+            ],
             other=rest,
         )

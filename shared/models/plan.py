@@ -116,6 +116,14 @@ class PlanItem(ApiModel):
     due_date: str | None = None
     progress: int
     reflection: str | None = None
+    last_done_at: str | None = Field(
+        default=None,
+        description=(
+            "When it was last done (RFC 3339, UTC; read-only). A practice is done again each time a"
+            " change sets `status` to `done`: that day, in my profile's time zone, counts for my"
+            " practice streak"
+        ),
+    )
     created_at: str
     updated_at: str
 

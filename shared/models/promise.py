@@ -1,6 +1,6 @@
 """The promise log: promises, moves, assessments and the journey."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
@@ -206,8 +206,25 @@ class SizeSummary(ApiModel):
     largest_scope: Scope | None = None
 
 
+class PlanMonth(ApiModel):
+    """My learning in one month, counted in my profile's time zone (the month of my own
+    calendar, so a practice at 23:30 on the last evening of a month counts in that month)."""
+
+    items_done: int = Field(description="Items other than practices that I marked done")
+    practice_days: int = Field(description="Days on which I practised (any practice of any plan)")
+
+
+class PracticeStreaks(ApiModel):
+    """My practice streaks: consecutive days on which I practised, in my profile's time zone."""
+
+    current_streak: int = Field(description="Days in the run that reaches today or yesterday; else 0")
+    longest_streak: int
+    last_practice_day: date | None = None
+    time_zone: str = Field(description="The zone whose days these are (my profile's; UTC without one)")
+
+
 class JourneyMonth(ApiModel):
-    """One month of my record as a performer."""
+    """One month of my record: as a performer (UTC month) and as a learner (`plan`, my month)."""
 
     month: str
     promises_made: int
@@ -221,14 +238,16 @@ class JourneyMonth(ApiModel):
     assessments: int
     mean_assessment: float | None
     size: SizeSummary
+    plan: PlanMonth
 
 
 class Journey(ApiModel):
-    """My journey, month by month (UTC months), oldest first."""
+    """My journey, month by month, oldest first, and my practice streaks."""
 
     from_month: str = Field(alias="from")
     to_month: str = Field(alias="to")
     months: list[JourneyMonth]
+    practice: PracticeStreaks
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -186,6 +186,18 @@ def remove_device(user_id: str, device_id: str) -> str | None:
     return str(endpoint) if endpoint else None
 
 
+def remove_dead_device(user_id: str, device: dict[str, Any]) -> bool:
+    """Delete a device whose push endpoint the push service disabled (as `push_targets` answered
+    it), the way `remove_device` does (one transaction: the device, its token item, my count);
+    answer whether it was deleted. Conditioned on the endpoint, so a device gone or changed
+    since is left as it is."""
+    condition = {
+        "ConditionExpression": "endpointArn = :arn",
+        "ExpressionAttributeValues": {":arn": {"S": str(device["endpointArn"])}},
+    }
+    return _delete(user_id, device, condition)
+
+
 def forget_push_token(user_id: str, platform: str, push_token: str) -> list[str]:
     """Delete this person's device that carries `push_token`; answer its id (or nothing).
 

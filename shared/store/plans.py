@@ -59,6 +59,7 @@ ITEM_FIELDS = (
     "dueDate",
     "progress",
     "reflection",
+    "lastDoneAt",
     "createdAt",
     "updatedAt",
 )
@@ -66,6 +67,12 @@ OBSTACLE_FIELDS = ("obstacleId", "kind", "description", "response", "createdAt",
 # A transaction holds at most 100 items: a plan, its children and the checks must fit one.
 MAX_CHILDREN = 90
 _LIST_INDEX, _LIST_ATTRIBUTE = keys.PROMISE_LISTS["all"]
+Extra = Sequence[tuple[str, list[dict[str, Any]]]]  # (label, transaction items) added to a write
+
+
+class Raced(Exception):
+    """Something a write carries along (a reminder, the streak state) changed since it was read:
+    the caller reads again and retries."""
 
 
 def _care_check(user_id: str, care_id: str) -> dict[str, Any]:
@@ -138,6 +145,7 @@ class StoredPlan:
     keys: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)  # child SK -> its version (its ETag)
     reminders: dict[str, dict[str, Any]] = field(default_factory=dict)  # SK -> the plan's or an item's
+    last_done_at: str | None = None  # when an item of the plan was last done or practised
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         """One of the plan's items, or None."""
@@ -172,6 +180,7 @@ def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
     if header is None:
         return None
     found = StoredPlan({k: header[k] for k in PLAN_FIELDS if k in header}, int(header["version"]))
+    found.last_done_at = header.get("lastDoneAt")
     for item in raw:
         found.keys.append(key(str(item["PK"]), str(item["SK"])))
         found.versions[str(item["SK"])] = int(item.get("version", 1))
@@ -233,11 +242,15 @@ def delete_plan(user_id: str, stored: StoredPlan, plan_id: str) -> None:
 # --- changes after creation: each bumps the plan's version (its ETag covers its children) -------
 
 
-def _plan_touch(user_id: str, plan_id: str, children: int, at: str) -> dict[str, Any]:
+def _plan_touch(user_id: str, plan_id: str, children: int, at: str, *, done: bool = False) -> dict[str, Any]:
+    """The plan's side of a change to a child: its version, count, `updatedAt`, and `lastDoneAt`
+    when an item was just done or practised."""
+    done_set = ", lastDoneAt = :at" if done else ""
     update: dict[str, Any] = {
         "TableName": table_name(),
         "Key": key(keys.user_pk(user_id), keys.plan_sk(plan_id)),
-        "UpdateExpression": "SET updatedAt = :at, #summary.updatedAt = :at ADD version :one, childCount :n",
+        "UpdateExpression": f"SET updatedAt = :at, #summary.updatedAt = :at{done_set} "
+        "ADD version :one, childCount :n",
         "ConditionExpression": "attribute_exists(PK)",
         "ExpressionAttributeNames": {"#summary": "summary"},
         "ExpressionAttributeValues": {":one": {"N": "1"}, ":n": {"N": str(children)}, ":at": {"S": at}},
@@ -259,6 +272,8 @@ def _commit(tx: Transaction, user_id: str) -> None:
             ) from error
         if error.failed_on("child"):
             raise PreconditionFailed("It changed since it was read; read the plan again.") from error
+        if error.failed_on("reminder") or error.failed_on("streak"):
+            raise Raced() from error
         raise Conflict("The plan is being changed by another request; retry.") from error
 
 
@@ -298,8 +313,13 @@ def update_child(
     removes: Sequence[str],
     read_version: int,
     at: str,
+    *,
+    done: bool = False,
+    extra: Extra = (),
 ) -> None:
-    """Change an item or obstacle if it still has the version read (412 otherwise)."""
+    """Change an item or obstacle if it still has the version read (412 otherwise), with what
+    the change carries along (`extra`: its reminders' copies, the journey's figures); `done`
+    when an item was just done or practised. Raced when something carried along moved."""
     expression, names, values = _sets(fields, removes)
     values[":read"] = {"N": str(read_version)}
     tx = Transaction()
@@ -312,7 +332,9 @@ def update_child(
         "ExpressionAttributeValues": values,
     }
     tx.add("child", [{"Update": update}])
-    tx.add("plan", [_plan_touch(user_id, plan_id, 0, at)])
+    tx.add("plan", [_plan_touch(user_id, plan_id, 0, at, done=done)])
+    for label, items in extra:
+        tx.add(label, items)
     _commit(tx, user_id)
 
 
@@ -345,6 +367,7 @@ def update_plan(
     fields: dict[str, Any],
     removes: Sequence[str],
     read_version: int,
+    extra: Extra = (),
 ) -> None:
     """Change the plan's own fields (and its listed summary, made from `plan_after`, the plan as it
     will be) if it has the version read, checking each care it names is an active care of mine."""
@@ -363,6 +386,8 @@ def update_plan(
     }
     tx.add("header", [{"Update": update}])
     first_care = _add_care_checks(tx, user_id, fields.get("careIds", []))
+    for label, items in extra:
+        tx.add(label, items)
     tx.require_account(user_id)
     try:
         tx.commit()
@@ -370,6 +395,8 @@ def update_plan(
         _raise_unknown_cares(error, first_care, fields.get("careIds", []))
         if error.failed_on("header"):
             raise PreconditionFailed("The plan changed since it was read; read it again.") from error
+        if error.failed_on("reminder"):
+            raise Raced() from error
         raise Conflict("The plan is being changed by another request; retry.") from error
 
 
@@ -385,15 +412,41 @@ REMINDER_FIELDS = (
     "planId",
     "itemId",
     "title",
+    "settled",
+    "lastDoneAt",
     "createdAt",
     "updatedAt",
 )
 
 
-def save_reminder(user_id: str, sk: str, reminder: dict[str, Any], read_version: int | None) -> int:
+def reminder_follow(user_id: str, sk: str, sets: dict[str, Any]) -> dict[str, Any]:
+    """A transaction's Update of a reminder's copies of what it reminds of (`title`, `settled`,
+    `lastDoneAt`), so the dispatcher needs nothing but the due index; the reminder must still be
+    there (Raced otherwise: it was deleted meanwhile)."""
+    expression, names, values = _sets(sets, ())
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": key(keys.user_pk(user_id), sk),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def save_reminder(
+    user_id: str,
+    sk: str,
+    reminder: dict[str, Any],
+    read_version: int | None,
+    owner_version: int | None = None,
+) -> int:
     """Put a plan's or an item's reminder (a new one, or over the version read), with the due
-    index's keys while it will fire; answers its new version. The plan (and the item) must still
-    be there: a ConditionCheck, else 404."""
+    index's keys while it will fire; answers its new version. The plan (or the item) must still
+    be there, with `owner_version` when given (the reminder copies from it): a ConditionCheck,
+    404 when it is gone, Raced when it changed."""
     pk = keys.user_pk(user_id)
     version = (read_version or 0) + 1
     item = {"PK": pk, "SK": sk, "entity": "plan-reminder", **reminder, "version": version}
@@ -407,25 +460,24 @@ def save_reminder(user_id: str, sk: str, reminder: dict[str, Any], read_version:
         put["ConditionExpression"] = "version = :read"
         put["ExpressionAttributeValues"] = {":read": {"N": str(read_version)}}
     owner_sk = sk.removesuffix(keys.REMINDER_SUFFIX)
+    check: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": key(pk, owner_sk),
+        "ConditionExpression": "attribute_exists(PK)",
+    }
+    if owner_version is not None:
+        check["ConditionExpression"] += " AND version = :owner"
+        check["ExpressionAttributeValues"] = {":owner": {"N": str(owner_version)}}
     tx = Transaction()
     tx.add("reminder", [{"Put": put}])
-    tx.add(
-        "owner",
-        [
-            {
-                "ConditionCheck": {
-                    "TableName": table_name(),
-                    "Key": key(pk, owner_sk),
-                    "ConditionExpression": "attribute_exists(PK)",
-                }
-            }
-        ],
-    )
+    tx.add("owner", [{"ConditionCheck": check}])
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
         if error.failed_on("owner"):
+            if owner_version is not None:
+                raise Raced() from error
             raise NotFound("No such plan or item.") from error
         if error.failed_on("reminder"):
             raise PreconditionFailed("The reminder changed since it was read; read it again.") from error

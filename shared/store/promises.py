@@ -351,8 +351,11 @@ def list_moves(
     return [{k: i[k] for k in MOVE_FIELDS if k in i} for i in items], response.get("LastEvaluatedKey")
 
 
-def journey_months(user_id: str, first: str, last: str) -> dict[str, dict[str, Any]]:
-    """Query USER#<sub> AND SK BETWEEN JOURNEY#<first> AND JOURNEY#<last>: month -> counters."""
+def journey_months(
+    user_id: str, first: str, last: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Query USER#<sub> AND SK BETWEEN JOURNEY#<first> AND JOURNEY#<last>#~: my promise counters
+    (UTC months) and my plan figures (`JOURNEY#<month>#PLAN`, my local months), month -> item."""
     with throttling_as_unavailable():
         response = dynamodb().query(
             TableName=table_name(),
@@ -360,11 +363,15 @@ def journey_months(user_id: str, first: str, last: str) -> dict[str, dict[str, A
             ExpressionAttributeValues={
                 ":pk": {"S": keys.user_pk(user_id)},
                 ":first": {"S": keys.journey_sk(first)},
-                ":last": {"S": keys.journey_sk(last)},
+                ":last": {"S": keys.journey_sk(last) + "#~"},  # "~" sorts after the month's "#PLAN"
             },
         )
-    # At most 120 months of small items: one page.
-    return {str(i["month"]): i for i in (deserialize(raw) for raw in response.get("Items", []))}
+    # At most 120 months of two small items each: one page.
+    promises: dict[str, dict[str, Any]] = {}
+    plans: dict[str, dict[str, Any]] = {}
+    for item in (deserialize(raw) for raw in response.get("Items", [])):
+        (plans if item.get("entity") == "journey-plan-month" else promises)[str(item["month"])] = item
+    return promises, plans
 
 
 def assessment_update(promise_id: str, field: str, assessment: Mapping[str, Any], at: str) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def test_a_reminder_fires_once_at_its_time_and_moves_to_the_next(aws: Aws, clock
     plan_id = remind(ana)
     assert run("2026-03-21T08:59:00Z")["fired"] == 0
     assert reminders_in_inbox(ana) == []
-    assert run("2026-03-21T09:00:30Z") == {"fired": 1, "skipped": 0, "failed": 0}
+    assert run("2026-03-21T09:00:30Z") == {"fired": 1, "held": 0, "skipped": 0, "failed": 0}
     (fired,) = reminders_in_inbox(ana)
     assert fired["data"] == {"planId": plan_id, "occurrence": "2026-03-21T09:00:00+00:00"}
     assert (fired["title"], fired["body"]) == ("Time for your learning plan", "Listening"), "the plan's title"
@@ -111,8 +111,8 @@ def test_one_failing_reminder_does_not_stop_the_others_and_is_retried(aws: Aws, 
     remind(ana)
     remind(bea)
     fail_next(table.dynamodb(), "TransactWriteItems", "InternalServerError")
-    assert run("2026-03-21T09:00:10Z") == {"fired": 1, "skipped": 0, "failed": 1}
-    assert run("2026-03-21T09:01:10Z") == {"fired": 1, "skipped": 0, "failed": 0}
+    assert run("2026-03-21T09:00:10Z") == {"fired": 1, "held": 0, "skipped": 0, "failed": 1}
+    assert run("2026-03-21T09:01:10Z") == {"fired": 1, "held": 0, "skipped": 0, "failed": 0}
     assert (len(reminders_in_inbox(ana)), len(reminders_in_inbox(bea))) == (1, 1)
 
 
@@ -134,3 +134,144 @@ def test_a_run_reads_only_what_is_due(aws: Aws, clock: None) -> None:
     aws.requests.clear()
     assert run("2026-03-21T09:00:10Z")["fired"] == 2
     assert aws.requests.counts == Counter({"Query": 16, "TransactWriteItems": 2}), "one Query per shard"
+
+
+# --- onlyIfNotDone, and what the push says ----------------------------------------------------
+
+
+class Clock:
+    """The plan function's clock, set by each step of a test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = SET_AT
+        monkeypatch.setattr("functions.plan.app.utc_now", lambda: self.now)
+
+    def at(self, text: str) -> None:
+        self.now = datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture
+def moving_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def plan_with(person: Person, *items: tuple[str, str]) -> tuple[str, list[str]]:
+    plan = make(person, {"title": "Listening", "items": [{"kind": k, "title": t} for k, t in items]})
+    return str(plan["planId"]), [str(i["itemId"]) for i in plan["items"]]
+
+
+def set_reminder(person: Person, path: str, **fields: Any) -> None:
+    body = {"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", **fields}
+    reply = plan_call(person, "PUT", f"{path}/reminder", body=body)
+    assert reply.status == 201, reply.body
+
+
+def patch_item(person: Person, plan_id: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    reply = plan_call(person, "PATCH", f"/v1/me/plans/{plan_id}/items/{item_id}", body=body)
+    assert reply.status == 200, reply.body
+    patched: dict[str, Any] = reply.body
+    return patched
+
+
+def test_a_done_item_holds_its_only_if_not_done_reminder_but_not_a_plain_one(
+    aws: Aws, moving_clock: Clock
+) -> None:
+    ana = new_person(aws, "ana")
+    plan_id, (reading, course) = plan_with(ana, ("reading", "The Fifth Discipline"), ("course", "Coaching"))
+    set_reminder(ana, f"/v1/me/plans/{plan_id}/items/{reading}", onlyIfNotDone=True)
+    set_reminder(ana, f"/v1/me/plans/{plan_id}/items/{course}")
+    assert run("2026-03-21T09:00:10Z")["fired"] == 2
+    moving_clock.at("2026-03-21T12:00:00Z")
+    patch_item(ana, plan_id, reading, {"status": "done"})
+    patch_item(ana, plan_id, course, {"status": "done"})
+    assert run("2026-03-22T09:00:10Z") == {"fired": 1, "held": 1, "skipped": 0, "failed": 0}
+    assert [r["data"].get("itemId") for r in reminders_in_inbox(ana)].count(reading) == 1
+    item = next(i for i in aws.all_items() if i["SK"] == f"PLAN#{plan_id}#ITEM#{reading}#REMINDER")
+    assert item["nextFireAt"] == "2026-03-23T09:00:00Z", "a held occurrence passes, it is not retried"
+    moving_clock.at("2026-03-22T12:00:00Z")
+    patch_item(ana, plan_id, reading, {"status": "doing"})
+    assert run("2026-03-23T09:00:10Z") == {"fired": 2, "held": 0, "skipped": 0, "failed": 0}
+
+
+def test_a_practice_done_that_local_day_holds_the_reminder_that_day_only(
+    aws: Aws, moving_clock: Clock
+) -> None:
+    ana = new_person(aws, "ana")  # Lisbon: UTC+0 until 29 March, then UTC+1
+    plan_id, (daily,) = plan_with(ana, ("practice", "Ask what matters to them"))
+    set_reminder(ana, f"/v1/me/plans/{plan_id}/items/{daily}", onlyIfNotDone=True)
+    moving_clock.at("2026-03-21T07:30:00Z")  # practised before the 09:00 reminder
+    patch_item(ana, plan_id, daily, {"status": "done"})
+    assert run("2026-03-21T09:00:10Z")["held"] == 1
+    moving_clock.at("2026-03-21T23:30:00Z")  # 23:30 in Lisbon: still the 21st there
+    patch_item(ana, plan_id, daily, {"status": "done"})
+    assert run("2026-03-22T09:00:10Z")["fired"] == 1, "a new day: done yesterday does not count"
+    # Summer time: 00:30 on the 30th in Lisbon is 23:30 UTC on the 29th, and counts for the 30th.
+    for day in range(23, 30):
+        assert run(f"2026-03-{day}T09:00:10Z")["fired"] == 1
+    moving_clock.at("2026-03-29T23:30:00Z")
+    patch_item(ana, plan_id, daily, {"status": "done"})
+    assert run("2026-03-30T08:00:10Z") == {"fired": 0, "held": 1, "skipped": 0, "failed": 0}
+
+
+def test_a_plan_reminder_is_held_when_any_item_was_done_that_day(aws: Aws, moving_clock: Clock) -> None:
+    ana = new_person(aws, "ana")
+    plan_id, (practice, reading) = plan_with(ana, ("practice", "Listen first"), ("reading", "Flores"))
+    set_reminder(ana, f"/v1/me/plans/{plan_id}", onlyIfNotDone=True)
+    moving_clock.at("2026-03-21T08:00:00Z")
+    patch_item(ana, plan_id, reading, {"status": "done"})
+    assert run("2026-03-21T09:00:10Z")["held"] == 1
+    assert run("2026-03-22T09:00:10Z")["fired"] == 1
+    moving_clock.at("2026-03-23T08:00:00Z")
+    patch_item(ana, plan_id, practice, {"status": "done"})
+    assert run("2026-03-23T09:00:10Z")["held"] == 1
+
+
+def test_a_reminder_set_after_the_item_was_done_knows_it(aws: Aws, moving_clock: Clock) -> None:
+    ana = new_person(aws, "ana")
+    plan_id, (reading, practice) = plan_with(ana, ("reading", "Flores"), ("practice", "Listen"))
+    moving_clock.at("2026-03-21T08:00:00Z")
+    patch_item(ana, plan_id, reading, {"status": "skipped"})
+    patch_item(ana, plan_id, practice, {"status": "done"})
+    set_reminder(ana, f"/v1/me/plans/{plan_id}/items/{reading}", onlyIfNotDone=True)
+    set_reminder(ana, f"/v1/me/plans/{plan_id}/items/{practice}", onlyIfNotDone=True)
+    set_reminder(ana, f"/v1/me/plans/{plan_id}", onlyIfNotDone=True)
+    assert run("2026-03-21T09:00:10Z") == {"fired": 0, "held": 3, "skipped": 0, "failed": 0}
+    assert run("2026-03-22T09:00:10Z") == {"fired": 2, "held": 1, "skipped": 0, "failed": 0}
+
+
+def test_the_push_says_the_title_the_plan_or_item_has_now(aws: Aws, moving_clock: Clock) -> None:
+    ana = new_person(aws, "ana")
+    plan_id, (reading,) = plan_with(ana, ("reading", "Old title"))
+    set_reminder(ana, f"/v1/me/plans/{plan_id}")
+    set_reminder(ana, f"/v1/me/plans/{plan_id}/items/{reading}")
+    patch_item(ana, plan_id, reading, {"title": "Understanding Computers and Cognition"})
+    renamed = plan_call(ana, "PATCH", f"/v1/me/plans/{plan_id}", body={"title": "Listening, for real"})
+    assert renamed.status == 200, renamed.body
+    assert run("2026-03-21T09:00:10Z")["fired"] == 2
+    assert sorted(r["body"] for r in reminders_in_inbox(ana)) == [
+        "Listening, for real",
+        "Understanding Computers and Cognition",
+    ]
+    again = plan_call(
+        ana, "PUT", f"/v1/me/plans/{plan_id}/reminder", body={"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"}
+    )
+    assert again.status == 200, again.body
+    assert not {"title", "settled", "lastDoneAt", "planId"} & set(again.body), "copies are not shown"
+
+
+def test_a_person_erased_between_the_read_and_the_write_gets_nothing(aws: Aws, clock: None) -> None:
+    from shared.store.accounts import mark_erased
+
+    ana = new_person(aws, "ana")
+    remind(ana)
+
+    def erase_first(**_: Any) -> None:
+        mark_erased(ana.sub, SET_AT)
+
+    table.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", erase_first)
+    try:
+        outcome = run("2026-03-21T09:00:10Z")
+    finally:
+        table.dynamodb().meta.events.unregister("before-call.dynamodb.TransactWriteItems", erase_first)
+    assert outcome == {"fired": 0, "held": 0, "skipped": 1, "failed": 0}
+    assert reminders_in_inbox(ana) == []

@@ -181,6 +181,44 @@ def test_every_value_written_through_the_api_is_in_the_export(aws: Aws) -> None:
     )
     block = send(ana, "profile", "POST", "/v1/me/blocks", {"handle": cai.handle})
     written.append({"blockId": block["blockId"]})
+    # A learning plan with an item, an obstacle and reminders, the item done.
+    plan = send(
+        ana,
+        "plan",
+        "POST",
+        "/v1/me/plans",
+        {
+            "title": _unique("plan"),
+            "targetDate": "2031-01-31",
+            "careIds": [care["careId"]],
+            "items": [{"kind": "practice", "title": _unique("item"), "detail": _unique("detail")}],
+        },
+    )
+    plan_path = f"/v1/me/plans/{plan['planId']}"
+    item_path = f"{plan_path}/items/{plan['items'][0]['itemId']}"
+    send(ana, "plan", "PATCH", item_path, {"status": "done", "reflection": _unique("reflection")}, 200)
+    send(
+        ana,
+        "plan",
+        "POST",
+        f"{plan_path}/obstacles",
+        {"kind": "dragon", "description": _unique("fear"), "response": _unique("response")},
+    )
+    # A reminder's rule is kept in its canonical form (with its DTSTART): checked on its own.
+    weekly = {
+        "rrule": "FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=15",
+        "mode": "pinned",
+        "timeZone": "Asia/Kathmandu",
+    }
+    _ok(ana.plan("PUT", f"{plan_path}/reminder", body=weekly), 201)
+    _ok(
+        ana.plan(
+            "PUT",
+            f"{item_path}/reminder",
+            body={"rrule": "FREQ=DAILY;BYHOUR=7;BYMINUTE=0", "onlyIfNotDone": True},
+        ),
+        201,
+    )
 
     export = _ok(ana.profile("GET", "/v1/me/export"), 200)
     missing = _leaves(written) - _leaves(export)
@@ -198,6 +236,29 @@ def test_every_value_written_through_the_api_is_in_the_export(aws: Aws) -> None:
         {"blockId": block["blockId"], "handle": cai.handle, "createdAt": block["createdAt"]}
     ]
     assert "promise-membership" not in export["other"], "each promise is exported once, whole"
+    assert "plan-reminder" not in export["other"], "reminders are exported as such"
+    assert {
+        (
+            r["planId"],
+            r.get("itemId"),
+            r["mode"],
+            r["timeZone"],
+            r["onlyIfNotDone"],
+            r["rrule"].split("\n")[-1],
+        )
+        for r in export["reminders"]
+    } == {
+        (plan["planId"], None, "pinned", "Asia/Kathmandu", False, "RRULE:" + weekly["rrule"]),
+        (
+            plan["planId"],
+            plan["items"][0]["itemId"],
+            "floating",
+            "America/Sao_Paulo",
+            True,
+            "RRULE:FREQ=DAILY;BYHOUR=7;BYMINUTE=0",
+        ),
+    }
+    assert not {"dueShard", "dueAt", "settled", "lastDoneAt"} & {k for r in export["reminders"] for k in r}
     text = json.dumps(export)
     for stranger in (bea.sub, cai.sub):
         assert stranger not in text, "nobody else's internal id"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from functions.care.app import lambda_handler as care_handler
+from functions.plan.app import lambda_handler as plan_handler
 from functions.profile.app import lambda_handler as profile_handler
 from functions.promise.app import lambda_handler as promise_handler
 from shared.domain.timeutil import to_rfc3339, utc_now
@@ -46,6 +47,9 @@ class Person:
         return invoke(
             profile_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs)
         )
+
+    def plan(self, method: str, path: str, **kwargs: Any) -> Reply:
+        return invoke(plan_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs))
 
 
 def new_person(aws: Aws, name: str = "p") -> Person:
@@ -1002,6 +1006,7 @@ ZERO_MONTH = {
         "largestHorizonDays": None,
         "largestScope": None,
     },
+    "plan": {"itemsDone": 0, "practiceDays": 0},
 }
 
 
@@ -1053,7 +1058,7 @@ def test_a_performers_month(ana: Person, bea: Person, clock: Clock) -> None:
     moved(ana, p7["promiseId"], "cancel")
 
     month = month_of(bea, "2026-03")
-    assert {k: v for k, v in month.items() if k != "size"} == {
+    assert {k: v for k, v in month.items() if k not in ("size", "plan")} == {
         "month": "2026-03",
         "promisesMade": 4,
         "fulfilled": 2,

@@ -16,11 +16,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.domain.practice import (
+    NO_PRACTICE,
     Streaks,
+    StreakState,
+    add_practice_day,
     days_from_bits,
     month_bits,
     month_key,
     practice_day,
+    state_from_months,
     streaks,
     streaks_from_months,
 )
@@ -277,3 +281,42 @@ def test_streaks_from_months_across_a_year_and_a_missing_month() -> None:
 def test_streaks_from_months_refuse_a_corrupted_month() -> None:
     with pytest.raises(ValueError, match="outside"):
         streaks_from_months({"2027-02": 1 << 28}, date(2027, 3, 1))
+
+
+# --- the kept streak state ------------------------------------------------------------------------
+
+
+@given(days=_DAYS, today=_TODAY)
+def test_the_kept_state_folded_day_by_day_equals_the_streaks_of_all_days(
+    days: list[date], today: date
+) -> None:
+    # Days in any order, as practices come from devices in zones that change: when the state
+    # alone cannot tell (a day before the last), the caller recomputes from the months so far.
+    state, seen = NO_PRACTICE, []
+    for day in days:
+        seen.append(day)
+        state = add_practice_day(state, day) or state_from_months(_by_month(seen))
+    assert state == state_from_months(_by_month(days))
+    expected = streaks(days, today)
+    assert state.longest == expected.longest
+    if not days or today >= max(days):
+        assert state.current(today) == expected.current
+
+
+def test_add_practice_day_extends_restarts_repeats_or_asks_for_the_days() -> None:
+    first = add_practice_day(NO_PRACTICE, date(2026, 12, 1))
+    assert first == StreakState(date(2026, 12, 1), 1, 1)
+    second = add_practice_day(first, date(2026, 12, 2))
+    assert second == StreakState(date(2026, 12, 2), 2, 2)
+    assert add_practice_day(second, date(2026, 12, 2)) is second
+    assert add_practice_day(second, date(2026, 12, 5)) == StreakState(date(2026, 12, 5), 1, 2)
+    assert add_practice_day(second, date(2026, 11, 30)) is None
+
+
+def test_the_current_run_holds_through_the_next_day_then_breaks() -> None:
+    state = StreakState(date(2026, 12, 2), 4, 9)
+    assert state.current(date(2026, 12, 2)) == 4
+    assert state.current(date(2026, 12, 3)) == 4
+    assert state.current(date(2026, 12, 4)) == 0
+    assert state.current(date(2026, 12, 1)) == 4, "west of the day it ended on: still going"
+    assert NO_PRACTICE.current(date(2026, 12, 4)) == 0
