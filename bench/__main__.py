@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             "notes": report.notes,
         }
 
+    if args.only and args.output.exists():
+        # A partial run keeps the figures of the scenarios it did not run.
+        kept = json.loads(args.output.read_text(encoding="utf-8")).get("scenarios", {})
+        results = {**kept, **results}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(

@@ -19,7 +19,7 @@ from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain import recurrence
 from shared.domain.errors import NotFound
 from shared.domain.plan_templates import CURRENT_TEMPLATE_VERSION, template_set
-from shared.domain.timeutil import utc_now
+from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.logic import plans as logic
 from shared.logic import reminders
 from shared.models.common import ApiModel, Page, validate_document
@@ -145,7 +145,7 @@ def delete_my_plan(plan_id: PlanId, if_match: IfMatch = None) -> Response[None]:
     user_id = app.user.user_id
     found = logic.read_plan(user_id, plan_id)
     check_if_match(if_match, found.version)
-    store.delete_plan(user_id, found, plan_id)
+    store.delete_plan(user_id, found, plan_id, to_rfc3339(utc_now()))
     return Response(status_code=204, body=None)
 
 

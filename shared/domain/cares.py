@@ -99,6 +99,21 @@ def counter_deltas(kind: LinkKind, before: LinkStatus | None, after: LinkStatus 
     return {k: v for k, v in deltas.items() if v}
 
 
+def plan_item_link_status(status: str) -> LinkStatus:
+    """How the care map counts a plan item's status: todo and doing are open, skipped is closed."""
+    return "done" if status == "done" else "closed" if status == "skipped" else "open"
+
+
+def plan_item_counts(statuses: Iterable[str], sign: int = 1) -> dict[str, int]:
+    """What plan items in these statuses add to (sign 1) or take from (-1) each care their plan
+    serves: a plan counts for its cares through all its items (non-zero counters only)."""
+    total: dict[str, int] = {}
+    for status in statuses:
+        for counter, delta in counter_deltas("plan_item", None, plan_item_link_status(status)).items():
+            total[counter] = total.get(counter, 0) + sign * delta
+    return {k: v for k, v in total.items() if v}
+
+
 def is_neglected(*, status: str, last_activity: datetime | None, created: datetime, now: datetime) -> bool:
     """An active care is neglected when nothing linked to it moved for 30 days.
 

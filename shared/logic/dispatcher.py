@@ -12,6 +12,10 @@ A reminder with `onlyIfNotDone` is held (its occurrence passes without an inbox 
 it reminds of was done: an item other than a practice that is done or skipped (`settled`), or
 anything done or practised (`lastDoneAt`, for a plan: any of its items) on the occurrence's own
 local day. Plan and item changes keep those copies on the reminder, so the due index says it all.
+
+Promise nudges (`shared.domain.nudges`) share the index and the run: a `NUDGE#<promiseId>` item
+fires "due soon" then "overdue" into the performer's inbox (kind `promise`, so the person's
+promise-update preferences and quiet hours apply), each once, then is gone.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.domain import nudges as nudge_rules
 from shared.domain import recurrence
 from shared.domain.errors import AccountErased
 from shared.domain.timeutil import to_rfc3339
 from shared.observability import logger
-from shared.store import keys
+from shared.store import keys, nudges
 from shared.store import plans as store
 from shared.store.notifications import inbox_put
 from shared.store.transaction import TransactionCancelled
@@ -51,7 +56,10 @@ def dispatch(now: datetime) -> Run:
     for shard in range(keys.DUE_SHARDS):
         for item in store.due_reminders(shard, stamp, PER_SHARD):
             try:
-                if fire(item, now):
+                if str(item["SK"]).startswith(keys.NUDGE_PREFIX):
+                    fire_nudge(item, now)
+                    run.fired += 1
+                elif fire(item, now):
                     run.fired += 1
                 else:
                     run.held += 1
@@ -97,3 +105,19 @@ def fire(item: dict[str, Any], now: datetime) -> bool:
         )
     store.advance_reminder(item, fired_at, to_rfc3339(following) if following else None, inbox)
     return inbox is not None
+
+
+def fire_nudge(item: dict[str, Any], now: datetime) -> None:
+    """Fire one due promise nudge: the latest stage reached (after an outage, "overdue" alone),
+    then on to the next stage or gone."""
+    due = datetime.fromisoformat(str(item["promiseDueAt"]).replace("Z", "+00:00"))
+    stage = nudge_rules.stage_at(due, now)
+    inbox = inbox_put(
+        str(item["PK"]).removeprefix("USER#"),
+        kind="promise",
+        title=nudge_rules.TITLES[stage],
+        body=str(item.get("title") or "A promise of yours"),
+        data={"promiseId": item["promiseId"], "nudge": stage, "dueAt": item["promiseDueAt"]},
+        at=to_rfc3339(now),
+    )
+    nudges.advance_nudge(item, nudge_rules.after(stage, due), inbox)

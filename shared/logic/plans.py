@@ -12,12 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain import practice as practice_rules
+from shared.domain.cares import counter_deltas, plan_item_counts, plan_item_link_status
 from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.domain.ids import new_id, new_ids
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.plan_templates import find_template
 from shared.domain.timeutil import to_rfc3339
-from shared.store import keys
+from shared.store import care_links, keys
 from shared.store import plans as store
 from shared.store import practice as practice_store
 
@@ -138,11 +139,14 @@ def _diff(
 
 
 def add_item(user_id: str, plan_id: str, item: Mapping[str, Any], now: datetime) -> Changed:
-    """A new item at the end of the plan."""
-    read_plan(user_id, plan_id)
+    """A new item at the end of the plan; it counts for the cares the plan serves."""
+    found = read_plan(user_id, plan_id)
     at = to_rfc3339(now)
     made = {"status": "todo", "progress": 0, **item, "itemId": new_id(), "createdAt": at, "updatedAt": at}
-    store.add_child(user_id, plan_id, keys.plan_item_sk(plan_id, made["itemId"]), "plan-item", made, at)
+    counts = plan_item_counts([str(made["status"])])
+    cares = care_links.count_for_cares(user_id, found.plan.get("careIds", []), counts, at)
+    sk = keys.plan_item_sk(plan_id, made["itemId"])
+    store.add_child(user_id, plan_id, sk, "plan-item", made, at, [("cares", cares)])
     return Changed(made, 1)
 
 
@@ -208,6 +212,13 @@ def _item_effects(
                 state = practice_rules.state_from_months(months)
             if state != context.streak:
                 extra.append(("streak", [practice_store.streak_put(user_id, state, context.streak_version)]))
+    # The plan's cares count its items by status, and any move of one (a status, progress, a
+    # practice) is activity: a care whose items move is not neglected.
+    was, now_is = (plan_item_link_status(str(i.get("status", "todo"))) for i in (before, after))
+    if done or any(after.get(f) != before.get(f) for f in ("status", "progress")):
+        deltas = counter_deltas("plan_item", was, now_is)
+        cares = care_links.count_for_cares(user_id, found.plan.get("careIds", []), deltas, at)
+        extra.append(("cares", cares))
     item_reminder = keys.plan_reminder_sk(plan_id, str(before["itemId"]))
     if item_reminder in found.reminders:
         copies: dict[str, Any] = {}
@@ -300,13 +311,32 @@ def delete_item(
     if_match: str | None,
     check_version: Callable[[str | None, int], None],
 ) -> None:
-    """Remove an item from the plan."""
-    found = read_plan(user_id, plan_id)
-    if found.item(item_id) is None:
-        raise NotFound("No such item in this plan.")
-    sk = keys.plan_item_sk(plan_id, item_id)
-    check_version(if_match, found.versions[sk])
-    store.delete_child(user_id, plan_id, sk, found.versions[sk], to_rfc3339(now))
+    """Remove an item (and its reminder) from the plan, and its count from the plan's cares."""
+    for _ in range(_ATTEMPTS):
+        found = read_plan(user_id, plan_id)
+        item = found.item(item_id)
+        if item is None:
+            raise NotFound("No such item in this plan.")
+        sk = keys.plan_item_sk(plan_id, item_id)
+        check_version(if_match, found.versions[sk])
+        at = to_rfc3339(now)
+        counts = plan_item_counts([str(item.get("status", "todo"))], -1)
+        cares = care_links.count_for_cares(user_id, found.plan.get("careIds", []), counts, at)
+        had_reminder = keys.plan_reminder_sk(plan_id, item_id) in found.reminders
+        try:
+            store.delete_child(
+                user_id,
+                plan_id,
+                sk,
+                found.versions[sk],
+                at,
+                had_reminder=had_reminder,
+                extra=[("cares", cares)],
+            )
+        except store.Raced:
+            continue
+        return
+    raise Conflict("The plan is being changed by another request; retry.")
 
 
 def patch_plan(
@@ -338,7 +368,7 @@ def patch_plan(
         if "title" in sets and reminder in found.reminders:
             extra.append(("reminder", [store.reminder_follow(user_id, reminder, {"title": sets["title"]})]))
         try:
-            store.update_plan(user_id, after, sets, removes, found.version, extra)
+            store.update_plan(user_id, after, sets, removes, found, to_rfc3339(now), extra)
         except store.Raced:
             continue
         return {**after, "items": found.items, "obstacles": found.obstacles}, found.version + 1

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain import journey as journey_rules
+from shared.domain import nudges as nudge_rules
 from shared.domain.cares import LinkKind, LinkStatus
 from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from shared.domain.ids import new_id
@@ -37,7 +38,7 @@ from shared.domain.promises import (
     waiting_on,
 )
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
-from shared.store import blocks, care_links, profiles
+from shared.store import blocks, care_links, nudges, profiles
 from shared.store import keys as store_keys
 from shared.store import practice as practice_store
 from shared.store import promises as store
@@ -283,6 +284,7 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
         tx.add("membership", [store.new_membership(side, summary_for(promise, role))])
     links_at = _add_links(tx, promise, my, user_id, before=None)
     _add_journey(tx, promise, Act(rule.act), my, State.opening, rule.state, now)
+    _add_nudge(tx, promise, None, now)
     notice = _notice(promise, user_id, rule.act.value, opening=True)
     tx.add("inbox", _inbox(notice, at))
     tx.require_account(user_id)
@@ -319,6 +321,21 @@ def _due_in_past() -> InvalidInput:
         "A new due time cannot be in the past.",
         [FieldError("body", "dueAt", "due_in_past", "must not be in the past")],
     )
+
+
+def _add_nudge(tx: Transaction, promise: Mapping[str, Any], before: State | None, now: datetime) -> None:
+    """The performer's nudges (`shared.domain.nudges`): scheduled by the move that makes the
+    promise `promised` (again, with the terms as they now stand), gone with the move that takes
+    it out of `promised`. Only an app user is nudged."""
+    performer = promise["performer"]
+    if performer.get("kind") != "user":
+        return
+    performer_id = str(performer["userId"])
+    if State(promise["state"]) == State.promised:
+        nudge = nudge_rules.first_nudge(parse_rfc3339(str(promise["dueAt"])), now)
+        tx.add("nudge", [nudges.nudge_put(performer_id, dict(promise), nudge)])
+    elif before == State.promised:
+        tx.add("nudge", [nudges.nudge_delete(performer_id, str(promise["promiseId"]))])
 
 
 def _add_links(
@@ -501,6 +518,8 @@ def _append(
     if act == Act.report_completion:
         journey_view["reportedAt"] = at
     _add_journey(tx, journey_view, act, role, before, after, now)
+    if before == State.promised or after == State.promised:
+        _add_nudge(tx, updated, before, now)
     notice = _notice(updated, actor_id, act.value, opening=False)
     tx.add("inbox", _inbox(notice, at))
     _require_accounts(tx, updated, actor_id)

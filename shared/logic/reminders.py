@@ -105,6 +105,8 @@ def _set_reminder_once(
     # The plan's Query read its reminders too.
     current = (found.reminders[sk], found.versions[sk]) if sk in found.reminders else None
     check_version(if_match, current[1] if current else None)
+    if current is None and found.child_count >= store.MAX_CHILDREN:
+        raise Conflict(f"A plan holds at most {store.MAX_CHILDREN} items, obstacles and reminders.")
     zone_name = _zone_for(user_id, request)
     zone = ZoneInfo(zone_name)
     local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)

@@ -124,6 +124,17 @@ def unlink(
     return items
 
 
+def count_for_cares(
+    user_id: str, care_ids: Sequence[str], deltas: Mapping[str, int], at: str, *, require_active: bool = False
+) -> list[dict[str, Any]]:
+    """Transaction items for things counted through a holder rather than linked one by one (a
+    plan's items count for the cares the plan serves): one Update per care of its counters and
+    `lastActivityAt`; with `require_active`, each fails unless the care is an active care of mine."""
+    return [
+        _counters(user_id, care_id, dict(deltas), at, require_active=require_active) for care_id in care_ids
+    ]
+
+
 def unknown_cares(
     codes: Sequence[str], first_item: int, care_ids: Sequence[str], field: str = "careIds"
 ) -> InvalidInput | None:

@@ -190,6 +190,14 @@ def plan_reminder_sk(plan_id: str, item_id: str | None = None) -> str:
     return (plan_item_sk(plan_id, item_id) if item_id else plan_sk(plan_id)) + REMINDER_SUFFIX
 
 
+NUDGE_PREFIX = "NUDGE#"
+
+
+def nudge_sk(promise_id: str) -> str:
+    """The performer's next nudge of a promise, in their partition (in the due index)."""
+    return f"{NUDGE_PREFIX}{promise_id}"
+
+
 def due_shard(pk: str, sk: str) -> str:
     """The due index's partition for one reminder: a stable hash of its key."""
     digest = hashlib.sha256(f"{pk}|{sk}".encode()).digest()

@@ -9,18 +9,16 @@ projected), as care links of promises already do, rather than a new index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from shared.domain.cares import plan_item_counts
 from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
-from shared.store import keys
+from shared.store import care_links, keys
 from shared.store.table import (
     deserialize,
     dynamodb,
-    error_code,
     key,
     new_item_put,
     serialize,
@@ -75,39 +73,32 @@ class Raced(Exception):
     the caller reads again and retries."""
 
 
-def _care_check(user_id: str, care_id: str) -> dict[str, Any]:
-    return {
-        "ConditionCheck": {
-            "TableName": table_name(),
-            "Key": key(keys.user_pk(user_id), keys.care_sk(care_id)),
-            "ConditionExpression": "#entity = :care AND #status = :active",
-            "ExpressionAttributeNames": {"#entity": "entity", "#status": "status"},
-            "ExpressionAttributeValues": {":care": {"S": "care"}, ":active": {"S": "active"}},
-        }
+def _raise_unknown_cares(
+    error: TransactionCancelled, first: int, checked: Sequence[str], named: Sequence[str]
+) -> None:
+    """The 422 naming each `careIds.N` (its place in `named`, the plan's list) whose care, one of
+    `checked` (their counter updates start at `first`), is not an active care of mine, if any."""
+    failed = {
+        care_id
+        for i, care_id in enumerate(checked)
+        if error.codes[first + i : first + i + 1] == ["ConditionalCheckFailed"]
     }
-
-
-def _add_care_checks(tx: Transaction, user_id: str, care_ids: Sequence[str]) -> int:
-    """A check per care that it is an active care of mine; answers the index of the first."""
-    first = len(tx.items)
-    tx.add("cares", [_care_check(user_id, care_id) for care_id in care_ids])
-    return first
-
-
-def _raise_unknown_cares(error: TransactionCancelled, first: int, care_ids: Sequence[str]) -> None:
-    """The 422 naming each `careIds.N` whose check failed, if any did."""
     bad = [
         FieldError("body", f"careIds.{i}", "not_found", "must be one of your active cares")
-        for i, _ in enumerate(care_ids)
-        if error.codes[first + i : first + i + 1] == ["ConditionalCheckFailed"]
+        for i, care_id in enumerate(named)
+        if care_id in failed
     ]
     if bad:
         raise InvalidInput("Some cares are not active cares of yours.", bad) from error
 
 
+def _statuses(items: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(i.get("status", "todo")) for i in items]
+
+
 def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
-    """One transaction: the plan, its items, a check per care that it is an active care of mine
-    (a 422 naming `careIds.N` otherwise), and my account check."""
+    """One transaction: the plan, its items, its items counted for each care it serves (each an
+    active care of mine, a 422 naming `careIds.N` otherwise), and my account check."""
     pk = keys.user_pk(user_id)
     header = {
         "PK": pk,
@@ -125,12 +116,17 @@ def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, An
     for item in items:
         child = {"PK": pk, "SK": keys.plan_item_sk(plan["planId"], item["itemId"]), "entity": "plan-item"}
         tx.add("items", [new_item_put({**child, "planId": plan["planId"], "version": 1, **item})])
-    first_care = _add_care_checks(tx, user_id, plan.get("careIds", []))
+    care_ids = list(plan.get("careIds", []))
+    first_care = len(tx.items)
+    counts = plan_item_counts(_statuses(items))
+    tx.add(
+        "cares", care_links.count_for_cares(user_id, care_ids, counts, plan["createdAt"], require_active=True)
+    )
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
-        _raise_unknown_cares(error, first_care, plan.get("careIds", []))
+        _raise_unknown_cares(error, first_care, care_ids, care_ids)
         raise Conflict("The plan could not be made; retry.") from error
 
 
@@ -146,6 +142,7 @@ class StoredPlan:
     versions: dict[str, int] = field(default_factory=dict)  # child SK -> its version (its ETag)
     reminders: dict[str, dict[str, Any]] = field(default_factory=dict)  # SK -> the plan's or an item's
     last_done_at: str | None = None  # when an item of the plan was last done or practised
+    child_count: int = 0  # items, obstacles and reminders (at most MAX_CHILDREN)
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         """One of the plan's items, or None."""
@@ -181,6 +178,7 @@ def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
         return None
     found = StoredPlan({k: header[k] for k in PLAN_FIELDS if k in header}, int(header["version"]))
     found.last_done_at = header.get("lastDoneAt")
+    found.child_count = int(header.get("childCount", 0))
     for item in raw:
         found.keys.append(key(str(item["PK"]), str(item["SK"])))
         found.versions[str(item["SK"])] = int(item.get("version", 1))
@@ -214,8 +212,9 @@ def list_plans(
     return summaries, response.get("LastEvaluatedKey")
 
 
-def delete_plan(user_id: str, stored: StoredPlan, plan_id: str) -> None:
-    """One transaction deleting the plan (conditioned on the version read) and its children."""
+def delete_plan(user_id: str, stored: StoredPlan, plan_id: str, at: str) -> None:
+    """One transaction deleting the plan (conditioned on the version read), its children and
+    reminders (at most MAX_CHILDREN in all, so it fits), and its items' counts on its cares."""
     tx = Transaction()
     tx.add(
         "plan",
@@ -233,6 +232,8 @@ def delete_plan(user_id: str, stored: StoredPlan, plan_id: str) -> None:
     header_key = key(keys.user_pk(user_id), keys.plan_sk(plan_id))
     children = [k for k in stored.keys if k != header_key]
     tx.add("children", [{"Delete": {"TableName": table_name(), "Key": k}} for k in children])
+    counts = plan_item_counts(_statuses(stored.items), -1)
+    tx.add("cares", care_links.count_for_cares(user_id, stored.plan.get("careIds", []), counts, at))
     try:
         tx.commit()
     except TransactionCancelled as error:
@@ -277,13 +278,17 @@ def _commit(tx: Transaction, user_id: str) -> None:
         raise Conflict("The plan is being changed by another request; retry.") from error
 
 
-def add_child(user_id: str, plan_id: str, sk: str, entity: str, child: dict[str, Any], at: str) -> None:
+def add_child(
+    user_id: str, plan_id: str, sk: str, entity: str, child: dict[str, Any], at: str, extra: Extra = ()
+) -> None:
     """Put a new item or obstacle under the plan, in one transaction with the plan's version and
-    count (at most MAX_CHILDREN) and my account check."""
+    count (at most MAX_CHILDREN), what it carries along (`extra`) and my account check."""
     tx = Transaction()
     item = {"PK": keys.user_pk(user_id), "SK": sk, "entity": entity, "planId": plan_id, "version": 1, **child}
     tx.add("child", [new_item_put(item)])
     tx.add("plan", [_plan_touch(user_id, plan_id, +1, at)])
+    for label, items in extra:
+        tx.add(label, items)
     _commit(tx, user_id)
 
 
@@ -338,8 +343,18 @@ def update_child(
     _commit(tx, user_id)
 
 
-def delete_child(user_id: str, plan_id: str, sk: str, read_version: int, at: str) -> None:
-    """Delete an item or obstacle if it still has the version read."""
+def delete_child(
+    user_id: str,
+    plan_id: str,
+    sk: str,
+    read_version: int,
+    at: str,
+    *,
+    had_reminder: bool = False,
+    extra: Extra = (),
+) -> None:
+    """Delete an item or obstacle if it still has the version read, and an item's reminder with
+    it (`had_reminder`: whether the plan's read saw one; Raced if that changed meanwhile)."""
     tx = Transaction()
     tx.add(
         "child",
@@ -354,10 +369,16 @@ def delete_child(user_id: str, plan_id: str, sk: str, read_version: int, at: str
             }
         ],
     )
-    # An item's reminder goes with it (a Delete of nothing is no failure).
-    reminder = {"TableName": table_name(), "Key": key(keys.user_pk(user_id), sk + keys.REMINDER_SUFFIX)}
+    # An item's reminder goes with it; a reminder set since the read must not be left behind.
+    reminder = {
+        "TableName": table_name(),
+        "Key": key(keys.user_pk(user_id), sk + keys.REMINDER_SUFFIX),
+        "ConditionExpression": "attribute_exists(PK)" if had_reminder else "attribute_not_exists(PK)",
+    }
     tx.add("reminder", [{"Delete": reminder}])
-    tx.add("plan", [_plan_touch(user_id, plan_id, -1, at)])
+    tx.add("plan", [_plan_touch(user_id, plan_id, -2 if had_reminder else -1, at)])
+    for label, items in extra:
+        tx.add(label, items)
     _commit(tx, user_id)
 
 
@@ -366,15 +387,18 @@ def update_plan(
     plan_after: dict[str, Any],
     fields: dict[str, Any],
     removes: Sequence[str],
-    read_version: int,
+    stored: StoredPlan,
+    at: str,
     extra: Extra = (),
 ) -> None:
     """Change the plan's own fields (and its listed summary, made from `plan_after`, the plan as it
-    will be) if it has the version read, checking each care it names is an active care of mine."""
+    will be) if it has the version read. When its cares change, its items' counts leave the cares
+    it no longer serves and reach the new ones (each an active care of mine: a 422 naming
+    `careIds.N` otherwise)."""
     plan_id = str(plan_after["planId"])
     summary = {k: plan_after[k] for k in SUMMARY_FIELDS if k in plan_after}
     expression, names, values = _sets({**fields, "summary": summary}, removes)
-    values[":read"] = {"N": str(read_version)}
+    values[":read"] = {"N": str(stored.version)}
     tx = Transaction()
     update = {
         "TableName": table_name(),
@@ -385,14 +409,24 @@ def update_plan(
         "ExpressionAttributeValues": values,
     }
     tx.add("header", [{"Update": update}])
-    first_care = _add_care_checks(tx, user_id, fields.get("careIds", []))
+    before = list(stored.plan.get("careIds", []))
+    after = list(plan_after.get("careIds", []))
+    added = [c for c in after if c not in before]
+    left = [c for c in before if c not in after]
+    statuses = _statuses(stored.items)
+    first_care = len(tx.items)
+    tx.add(
+        "cares",
+        care_links.count_for_cares(user_id, added, plan_item_counts(statuses), at, require_active=True),
+    )
+    tx.add("cares", care_links.count_for_cares(user_id, left, plan_item_counts(statuses, -1), at))
     for label, items in extra:
         tx.add(label, items)
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
-        _raise_unknown_cares(error, first_care, fields.get("careIds", []))
+        _raise_unknown_cares(error, first_care, added, after)
         if error.failed_on("header"):
             raise PreconditionFailed("The plan changed since it was read; read it again.") from error
         if error.failed_on("reminder"):
@@ -436,6 +470,34 @@ def reminder_follow(user_id: str, sk: str, sets: dict[str, Any]) -> dict[str, An
     }
 
 
+def _plan_sk_of(sk: str) -> str:
+    """The plan's SK of one of its children or reminders (`PLAN#<planId>#...`)."""
+    return keys.plan_sk(sk.removeprefix(keys.PLAN_PREFIX).split("#", 1)[0])
+
+
+def _count_update(pk: str, plan_sk: str, delta: int, version: int | None = None) -> dict[str, Any]:
+    """The plan's `childCount` moved by a reminder (reminders count: deleting a plan whole must
+    fit one transaction), and on a new one at most MAX_CHILDREN; `version` when it must not have
+    changed since it was read."""
+    condition = "attribute_exists(PK)"
+    values: dict[str, Any] = {":n": {"N": str(delta)}}
+    if delta > 0:
+        condition += " AND childCount < :max"
+        values[":max"] = {"N": str(MAX_CHILDREN)}
+    if version is not None:
+        condition += " AND version = :owner"
+        values[":owner"] = {"N": str(version)}
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": key(pk, plan_sk),
+            "UpdateExpression": "ADD childCount :n",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
 def save_reminder(
     user_id: str,
     sk: str,
@@ -443,10 +505,10 @@ def save_reminder(
     read_version: int | None,
     owner_version: int | None = None,
 ) -> int:
-    """Put a plan's or an item's reminder (a new one, or over the version read), with the due
-    index's keys while it will fire; answers its new version. The plan (or the item) must still
-    be there, with `owner_version` when given (the reminder copies from it): a ConditionCheck,
-    404 when it is gone, Raced when it changed."""
+    """Put a plan's or an item's reminder (a new one, which counts among the plan's children, or
+    over the version read), with the due index's keys while it will fire; answers its new
+    version. The plan (or the item) must still be there, with `owner_version` when given (the
+    reminder copies from it): 404 when it is gone, Raced when it changed."""
     pk = keys.user_pk(user_id)
     version = (read_version or 0) + 1
     item = {"PK": pk, "SK": sk, "entity": "plan-reminder", **reminder, "version": version}
@@ -460,17 +522,23 @@ def save_reminder(
         put["ConditionExpression"] = "version = :read"
         put["ExpressionAttributeValues"] = {":read": {"N": str(read_version)}}
     owner_sk = sk.removesuffix(keys.REMINDER_SUFFIX)
-    check: dict[str, Any] = {
-        "TableName": table_name(),
-        "Key": key(pk, owner_sk),
-        "ConditionExpression": "attribute_exists(PK)",
-    }
-    if owner_version is not None:
-        check["ConditionExpression"] += " AND version = :owner"
-        check["ExpressionAttributeValues"] = {":owner": {"N": str(owner_version)}}
+    plan_sk = _plan_sk_of(sk)
     tx = Transaction()
     tx.add("reminder", [{"Put": put}])
-    tx.add("owner", [{"ConditionCheck": check}])
+    if read_version is None and owner_sk == plan_sk:  # the plan's own, new: one Update checks all
+        tx.add("owner", [_count_update(pk, plan_sk, +1, owner_version)])
+    else:
+        check: dict[str, Any] = {
+            "TableName": table_name(),
+            "Key": key(pk, owner_sk),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+        if owner_version is not None:
+            check["ConditionExpression"] += " AND version = :owner"
+            check["ExpressionAttributeValues"] = {":owner": {"N": str(owner_version)}}
+        tx.add("owner", [{"ConditionCheck": check}])
+        if read_version is None:
+            tx.add("owner", [_count_update(pk, plan_sk, +1)])
     tx.require_account(user_id)
     try:
         tx.commit()
@@ -486,18 +554,18 @@ def save_reminder(
 
 
 def delete_reminder(user_id: str, sk: str) -> None:
-    """Delete a reminder; NotFound when there is none."""
+    """Delete a reminder and its place among the plan's children; NotFound when there is none."""
+    pk = keys.user_pk(user_id)
+    tx = Transaction()
+    delete = {"TableName": table_name(), "Key": key(pk, sk), "ConditionExpression": "attribute_exists(PK)"}
+    tx.add("reminder", [{"Delete": delete}])
+    tx.add("plan", [_count_update(pk, _plan_sk_of(sk), -1)])
     try:
-        with throttling_as_unavailable():
-            dynamodb().delete_item(
-                TableName=table_name(),
-                Key=key(keys.user_pk(user_id), sk),
-                ConditionExpression="attribute_exists(PK)",
-            )
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
+        tx.commit()
+    except TransactionCancelled as error:
+        if error.failed_on("reminder"):
             raise NotFound("No reminder here.") from error
-        raise
+        raise Conflict("The plan is being changed by another request; retry.") from error
 
 
 def floating_reminders(user_id: str) -> list[tuple[str, dict[str, Any], int]]:

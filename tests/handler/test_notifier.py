@@ -192,3 +192,48 @@ def test_the_notifier_counts_one_cold_start_per_process(
 
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert len([b for b in blobs if "_aws" in b and "ColdStart" in b]) == 1
+
+
+def test_a_reminder_is_held_by_quiet_hours_and_by_reminders_off_but_reaches_the_inbox(
+    aws: Aws, ana: Person, pushes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.handler.test_dispatcher import SET_AT, remind, reminders_in_inbox, run
+
+    monkeypatch.setattr("functions.plan.app.utc_now", lambda: SET_AT)
+    _register(ana, "ana-ios-token-000000000001")
+    quiet = {"quietHoursStart": "08:30", "quietHoursEnd": "09:30"}
+    reply = ana.profile(
+        "PATCH",
+        "/v1/me",
+        body={"notificationPrefs": quiet},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert reply.status == 200, reply.body
+    remind(ana)  # every day at 09:00 in Lisbon, inside her quiet hours
+    assert run("2026-03-21T09:00:10Z")["fired"] == 1
+    (item,) = _new_items(aws, "notification")
+    monkeypatch.setattr("functions.notifier.app.utc_now", lambda: datetime(2026, 3, 21, 9, 0, 10, tzinfo=UTC))
+    assert _invoke([_record(item)]) == {"batchItemFailures": []}
+    assert pushes == [], "quiet hours"
+
+    reply = ana.profile(
+        "PATCH",
+        "/v1/me",
+        body={"notificationPrefs": {"quietHoursStart": None, "quietHoursEnd": None, "reminders": False}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert reply.status == 200, reply.body
+    assert _invoke([_record(item, seq=2)]) == {"batchItemFailures": []}
+    assert pushes == [], "reminders are off"
+    assert len(reminders_in_inbox(ana)) == 1, "the inbox has it all the same"
+
+    reply = ana.profile(
+        "PATCH",
+        "/v1/me",
+        body={"notificationPrefs": {"reminders": True}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert reply.status == 200, reply.body
+    assert _invoke([_record(item, seq=3)]) == {"batchItemFailures": []}
+    (sent,) = pushes
+    assert sent["message"]["aps"]["alert"] == {"title": "Time for your learning plan", "body": "Listening"}

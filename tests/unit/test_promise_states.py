@@ -450,3 +450,24 @@ def test_a_due_time_is_past_beyond_clock_skew_only() -> None:
     assert not is_past_due_time(now - DUE_TIME_SKEW, now)
     assert is_past_due_time(now - DUE_TIME_SKEW - timedelta(seconds=1), now)
     assert is_past_due_time(datetime(2000, 1, 1, tzinfo=UTC), now)
+
+
+# --- nudges ---------------------------------------------------------------------------------------
+
+
+def test_a_promise_is_nudged_a_day_before_and_when_overdue() -> None:
+    from datetime import UTC, datetime
+
+    from shared.domain.nudges import Nudge, after, first_nudge, stage_at
+
+    due = datetime(2026, 12, 10, 17, 0, tzinfo=UTC)
+    first = first_nudge(due, datetime(2026, 12, 1, tzinfo=UTC))
+    assert first == Nudge("due_soon", datetime(2026, 12, 9, 17, 0, tzinfo=UTC))
+    assert after("due_soon", due) == Nudge("overdue", due)
+    assert after("overdue", due) is None
+    # Promised less than a day before it is due: only the overdue nudge.
+    assert first_nudge(due, datetime(2026, 12, 10, 9, 0, tzinfo=UTC)) == Nudge("overdue", due)
+    # The dispatcher sends the latest stage reached, once, after an outage.
+    assert stage_at(due, datetime(2026, 12, 9, 17, 0, 30, tzinfo=UTC)) == "due_soon"
+    assert stage_at(due, due) == "overdue"
+    assert stage_at(due, datetime(2026, 12, 11, tzinfo=UTC)) == "overdue"
