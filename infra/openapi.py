@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.template import ROOT, Route, load
+from shared.domain.partners import SCOPE_DESCRIPTIONS, token_scope
 
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 ROUTE_TABLE_PATH = ROOT / "shared" / "api" / "route_table.py"
 TITLE = "Career journey API"
 VERSION = "1.0.0"
+PARTNER_SCHEME = "partnerToken"
 SECURITY_SCHEME = "cognitoUser"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -87,7 +89,20 @@ def build_document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "A Cognito access or ID token of the user pool.",
-                }
+                },
+                PARTNER_SCHEME: {
+                    "type": "oauth2",
+                    "description": (
+                        "A partner's client-credentials access token (Cognito in AWS; the local "
+                        "stack's tokenUrl locally). Each partner route names the scope it needs."
+                    ),
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": "http://127.0.0.1:3000/oauth2/token",
+                            "scopes": {token_scope(s): d for s, d in SCOPE_DESCRIPTIONS.items()},
+                        }
+                    },
+                },
             },
         },
     }
@@ -136,7 +151,11 @@ def _decorate(operation: dict[str, Any], route: Route | None, *, has_path_params
             }
     has_body = "requestBody" in operation
     has_params = bool(operation.get("parameters")) or has_body
-    if route is not None and route.auth:
+    if route is not None and route.auth and route.authorizer == "PartnerToken":
+        operation["security"] = [{PARTNER_SCHEME: list(route.scopes)}]
+        responses.setdefault("401", _problem_response("No valid token."))
+        responses.setdefault("403", _problem_response("The token, or the client's grant, lacks the scope."))
+    elif route is not None and route.auth:
         operation["security"] = [{SECURITY_SCHEME: []}]
         responses.setdefault("401", _problem_response("No valid token."))
     else:

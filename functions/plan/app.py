@@ -133,7 +133,13 @@ def list_my_plans(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[P
 )
 def get_my_plan(plan_id: PlanId) -> Response[Plan]:
     found = logic.read_plan(app.user.user_id, plan_id)
-    return _plan_response({**found.plan, "items": found.items, "obstacles": found.obstacles}, found.version)
+    whole = {
+        **found.plan,
+        "items": found.items,
+        "obstacles": found.obstacles,
+        "suggestions": found.suggestions,
+    }
+    return _plan_response(whole, found.version)
 
 
 @app.delete(
@@ -381,6 +387,33 @@ def delete_plan_reminder(plan_id: PlanId) -> Response[None]:
 )
 def delete_item_reminder(plan_id: PlanId, item_id: ItemId) -> Response[None]:
     reminders.remove_reminder(app.user.user_id, plan_id, item_id)
+    return Response(status_code=204, body=None)
+
+
+SuggestionId = Annotated[str, path_id("suggestionId")]
+
+
+@app.post(
+    "/v1/me/plans/<planId>/suggestions/<suggestionId>/accept",
+    summary="Take a partner's suggestion: it becomes an item of my plan",
+    responses={201: {"description": "The new item"}, **problem_responses(404, 409)},
+)
+def accept_suggestion(plan_id: PlanId, suggestion_id: SuggestionId) -> Response[PlanItem]:
+    changed = logic.accept_suggestion(app.user.user_id, plan_id, suggestion_id, utc_now())
+    metrics.add_metric(name="SuggestionsAccepted", unit="Count", value=1)
+    response = _child_response(PlanItem, changed, 201)
+    response.headers["Location"] = f"/v1/me/plans/{plan_id}/items/{changed.data['itemId']}"
+    return response
+
+
+@app.delete(
+    "/v1/me/plans/<planId>/suggestions/<suggestionId>",
+    summary="Dismiss a partner's suggestion",
+    responses={204: {"description": "Dismissed"}, **problem_responses(404, 409)},
+)
+def dismiss_suggestion(plan_id: PlanId, suggestion_id: SuggestionId) -> Response[None]:
+    logic.dismiss_suggestion(app.user.user_id, plan_id, suggestion_id, utc_now())
+    metrics.add_metric(name="SuggestionsDismissed", unit="Count", value=1)
     return Response(status_code=204, body=None)
 
 

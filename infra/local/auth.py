@@ -4,18 +4,24 @@ API Gateway checks, in this order: a token is present; it is a JWT signed (RS256
 of the issuer's JWKS; `iss` equals the configured issuer; `aud` (or, when the token has no
 `aud`, `client_id`) is one of the configured audiences; `exp`, `nbf` and `iat` hold. We also
 insist on Cognito's `token_use` being `access` or `id`, so a refresh token is never accepted.
+
+An authorizer's audience is a fixed list (the mobile app client) or a predicate (partners'
+app clients, which come and go while the stack runs: in AWS the `PartnerClientIds` parameter).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 ALLOWED_TOKEN_USES = ("access", "id")
+
+# Whether a token's audience (its `aud`, else its `client_id`) is one the authorizer accepts.
+AudiencePredicate = Callable[[str], bool]
 
 
 class Unauthorized(Exception):
@@ -59,22 +65,33 @@ def bearer_token(header: str | None) -> str:
 
 
 class JwtAuthorizer:
-    """Verify Cognito user tokens against the pool's JWKS, issuer and app client ids."""
+    """Verify Cognito tokens against the pool's signing keys, issuer and app client ids."""
 
     def __init__(
         self,
         issuer: str,
-        audiences: Sequence[str],
+        audiences: Sequence[str] | AudiencePredicate,
         jwks_url: str | None = None,
         *,
         jwks: Mapping[str, Any] | None = None,
         leeway_seconds: float = 0,
+        token_uses: Sequence[str] = ALLOWED_TOKEN_USES,
     ) -> None:
-        """`jwks_url` is fetched lazily (and again for an unknown `kid`); `jwks` pins a key set."""
-        if (jwks_url is None) == (jwks is None):
-            raise ValueError("give exactly one of jwks_url and jwks")
+        """`jwks_url` is fetched lazily (and again for an unknown `kid`); `jwks` pins a key set.
+
+        Give either or both: with both, a `kid` of the pinned set is looked up there first (the
+        local stack's pool signs with the emulator's key and with its own token key).
+        """
+        if jwks_url is None and jwks is None:
+            raise ValueError("give jwks_url, jwks or both")
         self.issuer = issuer
-        self.audiences = tuple(audiences)
+        if callable(audiences):
+            self.audiences: tuple[str, ...] = ()
+            self._accepts: AudiencePredicate = audiences
+        else:
+            self.audiences = tuple(audiences)
+            self._accepts = set(self.audiences).__contains__
+        self.token_uses = tuple(token_uses)
         self.leeway = leeway_seconds
         self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self._static = jwt.PyJWKSet.from_dict(dict(jwks)) if jwks is not None else None
@@ -89,11 +106,12 @@ class JwtAuthorizer:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise Unauthorized("The bearer token names no signing key.")
-        try:
-            if self._client is not None:
-                return self._client.get_signing_key(kid).key
-            assert self._static is not None
+        if self._static is not None and any(k.key_id == kid for k in self._static.keys):
             return self._static[kid].key
+        try:
+            if self._client is None:
+                raise KeyError(kid)
+            return self._client.get_signing_key(kid).key
         except (jwt.PyJWKClientError, KeyError) as exc:
             raise Unauthorized("The bearer token is signed by an unknown key.") from exc
 
@@ -122,7 +140,9 @@ class JwtAuthorizer:
             raise Unauthorized("The bearer token is invalid.") from exc
         self._check_audience(claims)
         self._check_times(claims)
-        if claims.get("token_use") not in ALLOWED_TOKEN_USES:
+        if claims.get("token_use") not in self.token_uses:
+            if self.token_uses == ("access",):
+                raise Unauthorized("The bearer token is not an access token.")
             raise Unauthorized("The bearer token is neither an access token nor an ID token.")
         scope = claims.get("scope")
         scopes = scope.split() if isinstance(scope, str) and scope.strip() else None
@@ -131,14 +151,15 @@ class JwtAuthorizer:
     def _check_audience(self, claims: Mapping[str, Any]) -> None:
         # API Gateway reads `aud` first and falls back to `client_id` only when `aud` is absent
         # (Cognito access tokens carry `client_id`, ID tokens `aud`).
+        presented: list[Any]
         if "aud" in claims:
             aud = claims["aud"]
-            presented = set(aud) if isinstance(aud, list) else {aud}
+            presented = list(aud) if isinstance(aud, list) else [aud]
         elif "client_id" in claims:
-            presented = {claims["client_id"]}
+            presented = [claims["client_id"]]
         else:
             raise Unauthorized("The bearer token names no audience.")
-        if not presented & set(self.audiences):
+        if not any(isinstance(a, str) and self._accepts(a) for a in presented):
             raise Unauthorized("The bearer token is for another audience.")
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:

@@ -204,3 +204,25 @@ def sign_up_confirmed(cognito: Any, identity: Identity, email: str, password: st
     )
     cognito.admin_confirm_sign_up(UserPoolId=identity.user_pool_id, Username=email)
     return str(response["UserSub"])
+
+
+def create_secrets(secretsmanager: Any, template: Template, refs: dict[str, str]) -> dict[str, str]:
+    """Each `AWS::SecretsManager::Secret` of the template, its value generated as the template
+    asks (`GenerateSecretString`: length, no punctuation); answers logical id -> ARN (its Ref)."""
+    made: dict[str, str] = {}
+    for logical_id, resource in template.resources_of_type("AWS::SecretsManager::Secret").items():
+        props = resource.get("Properties", {})
+        generate = props.get("GenerateSecretString", {})
+        alphabet = string.ascii_letters + string.digits
+        if not generate.get("ExcludePunctuation"):
+            alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+        length = int(generate.get("PasswordLength", 32))
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        arn = secretsmanager.create_secret(
+            Name=str(resolve(props.get("Name", logical_id), refs)),
+            Description=str(props.get("Description", "")),
+            SecretString=value,
+        )["ARN"]
+        made[logical_id] = arn
+    refs.update(made)
+    return made

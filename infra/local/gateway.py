@@ -3,7 +3,12 @@
 Each request is matched to a route of the template, authorized as API Gateway would, turned
 into the payload format 2.0 event and handed to the function's `lambda_handler` in this
 process. The dict the handler returns becomes the HTTP response. Besides the API it serves
-`/docs` (Swagger UI, from files on disk, no CDN) and the local-only `/_local` routes.
+`/docs` (Swagger UI, from files on disk, no CDN), the local-only `/_local` routes and, standing
+in for the user pool's Cognito domain, `POST /oauth2/token` (`infra.local.oauth`).
+
+Each route is authorized by its own authorizer (the template's `DefaultAuthorizer` or the one
+its event names); a route with `AuthorizationScopes` then needs a token carrying at least one
+of them, else 403, as API Gateway's JWT authorizer does.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ API_ID = "local"
 PROBLEM_JSON = "application/problem+json"
 # API Gateway's HTTP API refuses bodies over 10 MB before anything runs.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# Where a Cognito domain answers the client-credentials grant (served here when configured).
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -332,14 +339,21 @@ class Gateway:
         functions: Mapping[str, LocalFunction],
         authorizer: Authorizer | None,
         *,
+        authorizers: Mapping[str, Authorizer] | None = None,
+        token_endpoint: Callable[[Request], Response] | None = None,
         region: str = "us-east-1",
         openapi_path: Path | None = None,
         log: TextIO | None = None,
     ) -> None:
-        """`authorizer` guards the routes whose `auth` is set; None refuses all of them."""
+        """Routes whose `auth` is set are guarded by the authorizer they name, from `authorizers`
+        (by the template's name), or by `authorizer` when they name none; a route whose
+        authorizer is missing is refused. `token_endpoint` answers `TOKEN_PATH` when given.
+        """
         self.routes = routes
         self.functions = functions
         self.authorizer = authorizer
+        self.authorizers = dict(authorizers or {})
+        self.token_endpoint = token_endpoint
         self.region = region
         self.openapi_path = openapi_path
         self.log = log
@@ -367,6 +381,8 @@ class Gateway:
             return self._local(request)
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return problem(413, "Content Too Large", "The request body is over 10 MB.")
+        if path == TOKEN_PATH and self.token_endpoint is not None:
+            return self.token_endpoint(request)
         matched = match_route(self.routes, request.method, path)
         if matched is None:
             return problem(404, "Not Found", "No route matches the request.")
@@ -374,9 +390,10 @@ class Gateway:
         authorization = None
         if route.auth:
             try:
-                if self.authorizer is None:
-                    raise Unauthorized("No authorizer is configured.")
-                authorization = self.authorizer.authorize(request.headers.get("Authorization"))
+                authorizer = self._authorizer_for(route)
+                if authorizer is None:
+                    raise Unauthorized("No authorizer is configured for this route.")
+                authorization = authorizer.authorize(request.headers.get("Authorization"))
             except Unauthorized as exc:
                 response = problem(401, "Unauthorized", exc.detail)
                 # RFC 6750: no error code when the request simply had no token.
@@ -385,8 +402,20 @@ class Gateway:
                     'Bearer error="invalid_token"' if has_token else "Bearer"
                 )
                 return response
+            if route.scopes and not set(route.scopes) & set(authorization.scopes or ()):
+                # API Gateway: a valid token without any of the route's scopes is a 403.
+                response = problem(403, "Forbidden", "The token carries none of the scopes this route needs.")
+                response.headers["WWW-Authenticate"] = (
+                    f'Bearer error="insufficient_scope", scope="{" ".join(route.scopes)}"'
+                )
+                return response
         event = build_event(request, route, params, authorization)
         return self._invoke(route.function, lambda fn: to_response(fn.invoke(event)))
+
+    def _authorizer_for(self, route: Route) -> Authorizer | None:
+        if route.authorizer is None:
+            return self.authorizer
+        return self.authorizers.get(route.authorizer)
 
     def _invoke(self, logical_id: str, call: Callable[[LocalFunction], Response]) -> Response:
         function = self.functions.get(logical_id)

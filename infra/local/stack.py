@@ -1,8 +1,10 @@
 """The local stack: `python -m infra.local.stack` (what `make run` runs).
 
 Starts the AWS emulator (moto, in this process), creates the template's table, user pool, app
-client and push applications from template.yaml, seeds a demo user, serves the API gateway
-(recording every push for `GET /_local/push`), writes
+client, resource server and push applications from template.yaml, seeds a demo user and a demo
+partner (allowed every partner scope), serves the API gateway with the template's authorizers and
+the partners' token endpoint `POST /oauth2/token` (recording every push for `GET /_local/push`),
+writes
 `$LOCAL_STATE_DIR/stack.json` (default `.local/`) and runs until Ctrl-C or SIGTERM.
 Everything binds to 127.0.0.1 only.
 """
@@ -31,6 +33,7 @@ from infra.local.template import ROOT, Template, load, resolve
 HOST = "127.0.0.1"
 ACCOUNT_ID = "123456789012"
 DEMO_USERNAME = "demo@example.com"
+DEMO_PARTNER_NAME = "Demo Coaching"
 STAGE = "local"
 
 
@@ -131,11 +134,20 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
     from werkzeug.serving import make_server
 
     from infra.local import aws, push
-    from infra.local.auth import JwtAuthorizer
     from infra.local.emulator import Emulator
     from infra.local.gateway import Gateway, local_functions
+    from infra.local.oauth import (
+        PartnerClients,
+        TokenEndpoint,
+        TokenKey,
+        create_resource_servers,
+        template_authorizers,
+    )
+    from infra.local.queues import QueuePoller, create_queues, queue_sources
     from infra.local.scheduler import Scheduler, Timer, scheduled_event, timers_for
     from infra.local.streams import StreamPoller, stream_sources
+    from infra.partners import register_partner
+    from shared.domain.partners import SCOPES
 
     template = template or load()
     for port in (settings.aws_port, settings.api_port):
@@ -167,24 +179,34 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
         if "LatestStreamArn" in table:
             refs[f"{table_id}.StreamArn"] = table["LatestStreamArn"]
         identity = aws.create_identity(cognito, template, refs)
+        create_resource_servers(cognito, template, refs)
         aws.create_platform_applications(sns, template, refs)
+        # The template's secrets (the client id key), their ARNs as their Refs.
+        aws.create_secrets(session.client("secretsmanager", endpoint_url=aws_url), template, refs)
+        # The template's queues (the webhook queue and its dead letters, on-failure queues).
+        sqs = session.client("sqs", endpoint_url=aws_url)
+        create_queues(sqs, template, refs)
+        # Partners' webhooks point at loopback receivers locally (deployed, never).
+        os.environ["WEBHOOKS_ALLOW_LOOPBACK"] = "true"
         demo_password = aws.generate_password()
         aws.sign_up_confirmed(cognito, identity, DEMO_USERNAME, demo_password)
 
-        authorizer_config = template.http_api_authorizer()
-        authorizer = None
-        if authorizer_config is not None:
-            jwt_config = authorizer_config["JwtConfiguration"]
-            jwks_url = f"{aws_url}/{identity.user_pool_id}/.well-known/jwks.json"
-            # Fail now, not on the first request, if the emulator does not serve the key set.
-            keys = requests.get(jwks_url, timeout=5).json().get("keys")
-            if not keys:
-                raise RuntimeError(f"the emulator serves no JWKS at {jwks_url}")
-            authorizer = JwtAuthorizer(
-                issuer=str(resolve(jwt_config["issuer"], refs)),
-                audiences=[str(resolve(a, refs)) for a in jwt_config["audience"]],
-                jwks_url=jwks_url,
-            )
+        # The emulator signs user tokens with moto's key; partner tokens are signed here, with a
+        # key of this run, under the pool's issuer (as the user tokens carry it).
+        token_key = TokenKey()
+        issuer = f"https://cognito-idp.{settings.region}.amazonaws.com/{identity.user_pool_id}"
+        jwks_url = f"{aws_url}/{identity.user_pool_id}/.well-known/jwks.json"
+        # Fail now, not on the first request, if the emulator does not serve the key set.
+        if not requests.get(jwks_url, timeout=5).json().get("keys"):
+            raise RuntimeError(f"the emulator serves no JWKS at {jwks_url}")
+        authorizers = template_authorizers(
+            template,
+            refs,
+            token_key=token_key,
+            partner_clients=PartnerClients(cognito, identity.user_pool_id),
+            jwks_url=jwks_url,
+        )
+        default_authorizer = template.http_api_default_authorizer()
 
         os.environ.update(function_environment(template, refs, aws_url, settings.region))
         # The functions' clients come from boto3's default session and copy its hooks when
@@ -195,11 +217,16 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
         push.watch(boto3.DEFAULT_SESSION.events)
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
+        # Registered as an operator would (`python -m infra.partners register --local`), through
+        # the functions' own table client now that their environment is set.
+        demo_partner = register_partner(cognito, identity.user_pool_id, DEMO_PARTNER_NAME, SCOPES)
         functions = local_functions(template, refs)
         gateway = Gateway(
             template.routes(),
             functions,
-            authorizer,
+            authorizers.get(default_authorizer) if default_authorizer else None,
+            authorizers=authorizers,
+            token_endpoint=TokenEndpoint(cognito, identity.user_pool_id, issuer, token_key),
             region=settings.region,
             openapi_path=ROOT / "docs" / "openapi.json",
         )
@@ -224,6 +251,16 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
             poller.start()
             stack.callback(poller.stop)
 
+        queue_poller = QueuePoller(
+            sqs,
+            queue_sources(template),
+            refs,
+            settings.region,
+            lambda function, event: functions[function].invoke(event),
+        )
+        queue_poller.start()
+        stack.callback(queue_poller.stop)
+
         timers = [t for fn in template.functions() for t in timers_for(fn.logical_id, fn.schedules)]
         scheduler = Scheduler(timers, fire)
         scheduler.start()
@@ -238,7 +275,9 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
             "userPoolClientId": identity.user_pool_client_id,
             "tableName": table_name,
             "tokenUrl": f"{api_url}/oauth2/token",
-            "partners": [],
+            "partners": [
+                {k: demo_partner[k] for k in ("partnerId", "clientId", "clientSecret")},
+            ],
             "demoUser": {"username": DEMO_USERNAME, "password": demo_password},
         }
         state_file = settings.state_dir / "stack.json"

@@ -48,6 +48,8 @@ def stream_sources(template: Template) -> list[StreamSource]:
     sources = []
     for logical_id, mapping in template.resources_of_type("AWS::Lambda::EventSourceMapping").items():
         props = mapping["Properties"]
+        if is_queue(props.get("EventSourceArn"), template):
+            continue  # an SQS event source: `infra.local.queues`
         target = props.get("FunctionName")
         function = target.get("Ref") if isinstance(target, dict) else None
         if function not in functions or not _is_table_stream(props.get("EventSourceArn"), template):
@@ -64,6 +66,15 @@ def stream_sources(template: Template) -> list[StreamSource]:
             )
         )
     return sources
+
+
+def is_queue(arn: Any, template: Template) -> bool:
+    """Whether an event source is one of the template's SQS queues (`!GetAtt <queue>.Arn`)."""
+    if not (isinstance(arn, dict) and "Fn::GetAtt" in arn):
+        return False
+    target = arn["Fn::GetAtt"]
+    name = target[0] if isinstance(target, list) else str(target).split(".")[0]
+    return name in template.resources_of_type("AWS::SQS::Queue")
 
 
 def _is_table_stream(arn: Any, template: Template) -> bool:

@@ -65,12 +65,20 @@ for _name in _INTRINSICS:
 
 @dataclass(frozen=True)
 class Route:
-    """One HTTP API route: `GET /v1/me`, or `$default` for everything else."""
+    """One HTTP API route: `GET /v1/me`, or `$default` for everything else.
+
+    `auth` is False for `Authorizer: NONE`. `authorizer` names the route's authorizer in the
+    template (the API's `DefaultAuthorizer` unless the event names another); None leaves the
+    choice to whoever serves the route. `scopes` are the route's `AuthorizationScopes`: a token
+    must carry at least one of them.
+    """
 
     method: str
     path: str
     function: str
     auth: bool
+    authorizer: str | None = None
+    scopes: tuple[str, ...] = ()
 
     @property
     def route_key(self) -> str:
@@ -142,25 +150,60 @@ class Template:
         glob = self.raw.get("Globals", {}).get("Function", {})
         return {**glob, **self.resource(logical_id)["Properties"]}
 
+    def _http_api_auth(self) -> dict[str, Any]:
+        for res in self.resources_of_type("AWS::Serverless::HttpApi").values():
+            auth = res.get("Properties", {}).get("Auth")
+            if auth:
+                return auth  # type: ignore[no-any-return]
+        return {}
+
+    def http_api_authorizers(self) -> dict[str, dict[str, Any]]:
+        """The HttpApi's authorizers by name (each with its JwtConfiguration)."""
+        return dict(self._http_api_auth().get("Authorizers", {}))
+
+    def http_api_default_authorizer(self) -> str | None:
+        """The name of the authorizer of routes that name none (`DefaultAuthorizer`), if any."""
+        default = self._http_api_auth().get("DefaultAuthorizer")
+        return str(default) if default else None
+
     def http_api_authorizer(self) -> dict[str, Any] | None:
         """The HttpApi's default authorizer definition (with its JwtConfiguration), if any."""
-        for res in self.resources_of_type("AWS::Serverless::HttpApi").values():
-            auth = res.get("Properties", {}).get("Auth", {})
-            default = auth.get("DefaultAuthorizer")
-            if default:
-                return auth["Authorizers"][default]  # type: ignore[no-any-return]
-        return None
+        default = self.http_api_default_authorizer()
+        return self.http_api_authorizers()[default] if default else None
 
     def routes(self) -> list[Route]:
-        """Every HTTP API route with the function behind it; `$default` last."""
+        """Every HTTP API route with the function, authorizer and scopes behind it; `$default` last.
+
+        As SAM does: an event's `Auth.Authorizer` overrides the API's `DefaultAuthorizer`
+        (`NONE`: no authorizer), and its `AuthorizationScopes` override the authorizer's own.
+        """
+        authorizers = self.http_api_authorizers()
+        default = self.http_api_default_authorizer()
         routes = []
         for logical_id, res in self.resources_of_type("AWS::Serverless::Function").items():
             for event in res["Properties"].get("Events", {}).values():
                 if event["Type"] != "HttpApi":
                     continue
                 props = event["Properties"]
-                auth = props.get("Auth", {}).get("Authorizer") != "NONE"
-                routes.append(Route(props["Method"].upper(), props["Path"], logical_id, auth))
+                event_auth = props.get("Auth", {})
+                name = event_auth.get("Authorizer", default)
+                auth = name is not None and name != "NONE"
+                scopes: tuple[str, ...] = ()
+                if auth:
+                    declared = event_auth.get("AuthorizationScopes")
+                    if declared is None:
+                        declared = authorizers.get(name, {}).get("AuthorizationScopes", [])
+                    scopes = tuple(str(s) for s in declared)
+                routes.append(
+                    Route(
+                        props["Method"].upper(),
+                        props["Path"],
+                        logical_id,
+                        auth,
+                        authorizer=name if auth else None,
+                        scopes=scopes,
+                    )
+                )
         return sorted(routes, key=lambda r: (r.is_default, r.path, r.method))
 
 

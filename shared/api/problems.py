@@ -15,6 +15,7 @@ from shared.domain.errors import (
     Conflict,
     DomainError,
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
     PreconditionFailed,
@@ -31,6 +32,7 @@ MAX_LISTED_ERRORS = 20
 _STATUS_BY_ERROR: dict[type[DomainError], int] = {
     BadRequest: 400,
     AccountErased: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     PreconditionFailed: 412,

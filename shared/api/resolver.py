@@ -239,12 +239,16 @@ def _no_store(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def lambda_entry(app: App, *, personal: bool = True, allow_erased: Iterable[str] = ()) -> Handler:
+def lambda_entry(
+    app: App, *, personal: bool = True, allow_erased: Iterable[str] = (), users: bool = True
+) -> Handler:
     """The function's `lambda_handler`: logging context, metrics flush, the erased-account
     check, the body guard, then routing.
 
     `personal`: every answer carries `Cache-Control: no-store` unless the route set its own.
     `allow_erased`: route keys (`"DELETE /v1/me"`) that an erased person may still call.
+    `users`: the callers are people (their erasure is checked); False for partners, whose
+    token's subject is their client (each route checks the person it acts for).
     """
     exempt = frozenset(allow_erased)
 
@@ -259,7 +263,8 @@ def lambda_entry(app: App, *, personal: bool = True, allow_erased: Iterable[str]
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        response = checked(event) or guard_request(event) or app.resolve(event, context)
+        refused = checked(event) if users else None
+        response = refused or guard_request(event) or app.resolve(event, context)
         return _no_store(response) if personal else response
 
     # ColdStart: one count per new execution environment, by function name (a dimension).

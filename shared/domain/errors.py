@@ -26,6 +26,10 @@ class AccountErased(DomainError):
     """
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (a partner token or grant without the scope)."""
+
+
 class NotFound(DomainError):
     """The thing does not exist, or is not the caller's (never reveal which)."""
 

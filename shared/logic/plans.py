@@ -18,9 +18,10 @@ from shared.domain.ids import new_id, new_ids
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.plan_templates import find_template
 from shared.domain.timeutil import to_rfc3339
-from shared.store import care_links, keys
+from shared.store import care_links, facts, keys
 from shared.store import plans as store
 from shared.store import practice as practice_store
+from shared.store.notifications import inbox_put
 
 # A change that races with another one on what it carries along (the streak state, a reminder's
 # copies) reads again and retries this many times before answering 409.
@@ -219,6 +220,19 @@ def _item_effects(
         deltas = counter_deltas("plan_item", was, now_is)
         cares = care_links.count_for_cares(user_id, found.plan.get("careIds", []), deltas, at)
         extra.append(("cares", cares))
+    if done:  # the learning record partners read as xAPI statements
+        fields = {
+            "planId": plan_id,
+            "itemId": before["itemId"],
+            "title": after.get("title"),
+            "itemKind": after.get("kind"),
+        }
+        extra.append(
+            (
+                "facts",
+                [facts.fact_put(user_id, "practice" if practised else "plan-item-completed", now, fields)],
+            )
+        )
     item_reminder = keys.plan_reminder_sk(plan_id, str(before["itemId"]))
     if item_reminder in found.reminders:
         copies: dict[str, Any] = {}
@@ -373,3 +387,75 @@ def patch_plan(
             continue
         return {**after, "items": found.items, "obstacles": found.obstacles}, found.version + 1
     raise Conflict("The plan is being changed by another request; retry.")
+
+
+# --- suggestions from partners -------------------------------------------------------------------
+
+
+def suggest(
+    user_id: str, plan_id: str, suggestion: Mapping[str, Any], partner: Mapping[str, str], now: datetime
+) -> dict[str, Any]:
+    """A partner suggests an item for my plan: it waits in the plan (counted among its children)
+    until I accept or dismiss it, and I am told (my inbox, then a push)."""
+    read_plan(user_id, plan_id)
+    at = to_rfc3339(now)
+    made = {
+        **{
+            k: suggestion[k]
+            for k in ("kind", "title", "detail", "coachName")
+            if suggestion.get(k) is not None
+        },
+        "suggestionId": new_id(),
+        "partnerId": partner["partnerId"],
+        "partnerName": partner["partnerName"],
+        "createdAt": at,
+    }
+    who = suggestion.get("coachName") or partner["partnerName"]
+    inbox = inbox_put(
+        user_id,
+        kind="plan",
+        title=f"{who} suggests an item for your plan"[:120],
+        body=str(made["title"]),
+        data={"planId": plan_id, "suggestionId": made["suggestionId"]},
+        at=at,
+    )
+    sk = keys.plan_suggestion_sk(plan_id, made["suggestionId"])
+    store.add_child(user_id, plan_id, sk, "plan-suggestion", made, at, [("inbox", [inbox])])
+    return made
+
+
+def accept_suggestion(user_id: str, plan_id: str, suggestion_id: str, now: datetime) -> Changed:
+    """I take a partner's suggestion: it becomes an item of my plan (counted for its cares)."""
+    for _ in range(_ATTEMPTS):
+        found = read_plan(user_id, plan_id)
+        suggestion = found.suggestion(suggestion_id)
+        if suggestion is None:
+            raise NotFound("No such suggestion in this plan.")
+        sk = keys.plan_suggestion_sk(plan_id, suggestion_id)
+        at = to_rfc3339(now)
+        item: dict[str, Any] = {
+            **{k: suggestion[k] for k in ("kind", "title", "detail") if k in suggestion},
+            "status": "todo",
+            "progress": 0,
+            "itemId": new_id(),
+            "createdAt": at,
+            "updatedAt": at,
+        }
+        cares = care_links.count_for_cares(
+            user_id, found.plan.get("careIds", []), plan_item_counts(["todo"]), at
+        )
+        try:
+            store.accept_suggestion(user_id, plan_id, sk, item, found.versions[sk], at, [("cares", cares)])
+        except store.Raced:
+            continue
+        return Changed(item, 1)
+    raise Conflict("The plan is being changed by another request; retry.")
+
+
+def dismiss_suggestion(user_id: str, plan_id: str, suggestion_id: str, now: datetime) -> None:
+    """I dismiss a partner's suggestion: it is gone from my plan."""
+    found = read_plan(user_id, plan_id)
+    if found.suggestion(suggestion_id) is None:
+        raise NotFound("No such suggestion in this plan.")
+    sk = keys.plan_suggestion_sk(plan_id, suggestion_id)
+    store.delete_child(user_id, plan_id, sk, found.versions[sk], to_rfc3339(now))

@@ -38,7 +38,7 @@ from shared.domain.promises import (
     waiting_on,
 )
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
-from shared.store import blocks, care_links, nudges, profiles
+from shared.store import blocks, care_links, facts, nudges, profiles
 from shared.store import keys as store_keys
 from shared.store import practice as practice_store
 from shared.store import promises as store
@@ -76,7 +76,7 @@ def party_view(party: Mapping[str, Any], user_id: str | None) -> dict[str, Any]:
         "kind": party["kind"],
         "isMe": party.get("userId") == user_id and user_id is not None,
     }
-    for name in ("handle", "name", "email"):
+    for name in ("handle", "name", "email", "partnerName"):
         if party.get(name) is not None:
             view[name] = party[name]
     return view
@@ -518,6 +518,14 @@ def _append(
     if act == Act.report_completion:
         journey_view["reportedAt"] = at
     _add_journey(tx, journey_view, act, role, before, after, now)
+    performer = updated["performer"]
+    if after == State.fulfilled and performer.get("kind") == "user":
+        reported = journey_view.get("reportedAt")
+        on_time = reported is not None and parse_rfc3339(str(reported)) <= parse_rfc3339(
+            str(journey_view["dueAt"])
+        )
+        fields = {"promiseId": updated["promiseId"], "what": updated["what"], "onTime": on_time}
+        tx.add("facts", [facts.fact_put(str(performer["userId"]), "promise-fulfilled", now, fields)])
     if before == State.promised or after == State.promised:
         _add_nudge(tx, updated, before, now)
     notice = _notice(updated, actor_id, act.value, opening=False)
@@ -580,6 +588,8 @@ def _assess(
         month = journey_rules.month_of(now)
         deltas = journey_rules.assessment_deltas(int(assessment["value"]))
         tx.add("journey", [store.journey_update(str(performer["userId"]), month, deltas)])
+        fields = {"promiseId": promise_id, "what": promise["what"], "value": int(assessment["value"])}
+        tx.add("facts", [facts.fact_put(str(performer["userId"]), "promise-assessed", now, fields)])
         notice = Notice(
             str(performer["userId"]),
             "Your promise was assessed",
@@ -703,6 +713,137 @@ def counterpart_assess(token: str, assessment: Mapping[str, Any], now: datetime)
     if role != Role.customer:
         raise Conflict("Only the customer assesses a promise.")
     return _assess(promise, role, assessment, now, self_assessment=False, actor_id="")
+
+
+# --- partners' requests ---------------------------------------------------------------------------
+
+
+_ONE_PERSON_SIZE = {"people": 1, "scope": "self"}
+_PARTNER_MOVE_FIELDS = ("seq", "act", "role", "at", "note", "conditions", "dueAt", "state")
+
+
+@dataclass(frozen=True)
+class PartnerRequester:
+    """A coach asking through a partner: the promise's outside customer."""
+
+    partner_id: str
+    partner_name: str
+    coach_name: str
+
+
+def open_for_partner(
+    user_id: str,
+    coach: PartnerRequester,
+    request: Mapping[str, Any],
+    now: datetime,
+    *,
+    promise_id: str,
+    extra: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """A coach asks `user_id` for a promise: it opens in `requested` with the coach as an outside
+    customer, and the person is told (their inbox, then a push). `extra` are the partner's own
+    items for the same transaction (its request record). Answers the promise as stored."""
+    due = parse_rfc3339(request["dueAt"])
+    if is_past_due_time(due, now):
+        raise _due_in_past()
+    at = to_rfc3339(now)
+    customer = {
+        "kind": "outside",
+        "name": coach.coach_name,
+        "partnerId": coach.partner_id,
+        "partnerName": coach.partner_name,
+    }
+    performer = {"kind": "user", "userId": user_id, "handle": None}
+    promise: dict[str, Any] = {
+        "promiseId": promise_id,
+        "opening": "request",
+        "what": request["what"],
+        "conditions": list(request.get("conditions", [])),
+        "dueAt": to_rfc3339(due),
+        "size": request.get("size")
+        or {"people": 1, "horizonDays": max(1, (due - now).days), "scope": "self"},
+        "customer": customer,
+        "performer": performer,
+        "state": State.requested.value,
+        "version": 1,
+        "moveCount": 1,
+        "participants": [user_id],
+        "createdAt": at,
+        "updatedAt": at,
+    }
+    profile = profiles.get_profile(user_id)
+    performer["handle"] = (profile.data if profile else {}).get("handle")
+    move = {
+        "seq": 1,
+        "act": Act.request.value,
+        "role": Role.customer.value,
+        "by": party_view(customer, None),
+        "actorId": "",
+        "at": at,
+        "note": request.get("note"),
+        "conditions": promise["conditions"],
+        "dueAt": promise["dueAt"],
+        "state": State.requested.value,
+    }
+    tx = Transaction()
+    tx.add("promise", [store.new_promise(promise, user_id)])
+    tx.add("move", [store.new_move(promise["promiseId"], move, promise["participants"], user_id)])
+    tx.add("membership", [store.new_membership(user_id, summary_for(promise, Role.performer))])
+    tx.add("inbox", _inbox(_notice(promise, "", Act.request.value, opening=True), at))
+    tx.add("partner", list(extra))
+    tx.require_account(user_id, label=_OTHER_ACCOUNT)
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        if cancelled.failed_on(_OTHER_ACCOUNT):
+            raise NotFound("No client with that id has granted you access.") from cancelled
+        raise Conflict("The request could not be made; retry.") from cancelled
+    return promise
+
+
+def partner_move(
+    promise: dict[str, Any], move: Mapping[str, Any], now: datetime, *, if_match: str | None
+) -> tuple[dict[str, Any], int]:
+    """A move by the coach, the outside customer of a promise a partner's request opened (the
+    caller checked `If-Match` against the version read)."""
+    act = Act(move["act"])
+    before = State(promise["state"])
+    after = next_state(before, Role.customer, act)
+    _check_terms(act, move, promise, now)
+    return _append(promise, Role.customer, act, "", move, before, after, now, if_match)
+
+
+def partner_assess(promise: dict[str, Any], assessment: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The coach's assessment, as the customer."""
+    return _assess(promise, Role.customer, assessment, now, self_assessment=False, actor_id="")
+
+
+def partner_view(
+    promise: Mapping[str, Any], moves: Sequence[Mapping[str, Any]], request_id: str
+) -> dict[str, Any]:
+    """A partner's request as the partner sees it: the terms, state, what the coach may do next,
+    and the moves (the person named only as `performer`)."""
+    state = State(promise["state"])
+    return {
+        "requestId": request_id,
+        "what": promise["what"],
+        "conditions": promise.get("conditions", []),
+        "dueAt": promise["dueAt"],
+        "state": state.value,
+        "allowedActs": [a.value for a in allowed_acts(state, Role.customer)],
+        "canAssess": can_assess(promise, Role.customer),
+        "assessment": promise.get("assessment"),
+        "moves": [
+            {
+                k: m[k]
+                for k in ("seq", "act", "role", "at", "note", "conditions", "dueAt", "state")
+                if m.get(k) is not None
+            }
+            for m in moves
+        ],
+        "createdAt": promise["createdAt"],
+        "updatedAt": promise["updatedAt"],
+    }
 
 
 # --- journey -----------------------------------------------------------------------------------

@@ -152,12 +152,36 @@ class PlanSummary(ApiModel):
     updated_at: str
 
 
+class PlanSuggestion(ApiModel):
+    """An item a partner (my coach's company) suggests for this plan; it waits until I accept
+    it (`POST .../suggestions/{suggestionId}/accept`, it becomes an item) or dismiss it."""
+
+    suggestion_id: str
+    kind: ItemKind
+    title: str
+    detail: str | None = None
+    partner_id: str
+    partner_name: str
+    coach_name: str | None = None
+    created_at: str
+
+
+class SuggestionInput(ApiModel):
+    """`POST /partner/v1/clients/{clientId}/plans/{planId}/suggestions`: an item to suggest."""
+
+    kind: ItemKind
+    title: Title
+    detail: Detail | None = None
+    coach_name: SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=80)]] | None = None
+
+
 class Plan(PlanSummary):
-    """A plan with its items and obstacles (read in one request)."""
+    """A plan with its items, obstacles and waiting suggestions (read in one request)."""
 
     template_version: int | None = None
     items: list[PlanItem]
     obstacles: list[Obstacle]
+    suggestions: list[PlanSuggestion] = Field(default_factory=list)
 
 
 Prompted = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]

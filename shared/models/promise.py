@@ -132,6 +132,9 @@ class Party(ApiModel):
     handle: str | None = None
     name: str | None = None
     email: str | None = None
+    partner_name: str | None = Field(
+        default=None, description="The coaching company an outside coach asks through"
+    )
     is_me: bool = False
 
 

@@ -173,6 +173,11 @@ def plan_obstacle_sk(plan_id: str, obstacle_id: str) -> str:
     return f"{PLAN_PREFIX}{plan_id}#OBSTACLE#{obstacle_id}"
 
 
+def plan_suggestion_sk(plan_id: str, suggestion_id: str) -> str:
+    """A plan item a partner suggested, waiting for the person to accept or dismiss it."""
+    return f"{PLAN_PREFIX}{plan_id}#SUGGESTION#{suggestion_id}"
+
+
 def plan_list(user_id: str) -> str:
     """The partition key of my plans in the generic list index."""
     return f"PLANS#{user_id}"

@@ -62,6 +62,16 @@ ITEM_FIELDS = (
     "updatedAt",
 )
 OBSTACLE_FIELDS = ("obstacleId", "kind", "description", "response", "createdAt", "updatedAt")
+SUGGESTION_FIELDS = (
+    "suggestionId",
+    "kind",
+    "title",
+    "detail",
+    "partnerId",
+    "partnerName",
+    "coachName",
+    "createdAt",
+)
 # A transaction holds at most 100 items: a plan, its children and the checks must fit one.
 MAX_CHILDREN = 90
 _LIST_INDEX, _LIST_ATTRIBUTE = keys.PROMISE_LISTS["all"]
@@ -138,6 +148,7 @@ class StoredPlan:
     version: int
     items: list[dict[str, Any]] = field(default_factory=list)
     obstacles: list[dict[str, Any]] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)  # waiting for the person
     keys: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)  # child SK -> its version (its ETag)
     reminders: dict[str, dict[str, Any]] = field(default_factory=dict)  # SK -> the plan's or an item's
@@ -147,6 +158,10 @@ class StoredPlan:
     def item(self, item_id: str) -> dict[str, Any] | None:
         """One of the plan's items, or None."""
         return next((i for i in self.items if i["itemId"] == item_id), None)
+
+    def suggestion(self, suggestion_id: str) -> dict[str, Any] | None:
+        """One of the plan's waiting suggestions, or None."""
+        return next((s for s in self.suggestions if s["suggestionId"] == suggestion_id), None)
 
     def obstacle(self, obstacle_id: str) -> dict[str, Any] | None:
         """One of the plan's obstacles, or None."""
@@ -186,6 +201,8 @@ def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
             found.items.append({k: item[k] for k in ITEM_FIELDS if k in item})
         elif item.get("entity") == "plan-obstacle":
             found.obstacles.append({k: item[k] for k in OBSTACLE_FIELDS if k in item})
+        elif item.get("entity") == "plan-suggestion":
+            found.suggestions.append({k: item[k] for k in SUGGESTION_FIELDS if k in item})
         elif item.get("entity") == "plan-reminder":
             found.reminders[str(item["SK"])] = {k: item[k] for k in REMINDER_FIELDS if k in item}
     return found
@@ -287,6 +304,37 @@ def add_child(
     item = {"PK": keys.user_pk(user_id), "SK": sk, "entity": entity, "planId": plan_id, "version": 1, **child}
     tx.add("child", [new_item_put(item)])
     tx.add("plan", [_plan_touch(user_id, plan_id, +1, at)])
+    for label, items in extra:
+        tx.add(label, items)
+    _commit(tx, user_id)
+
+
+def accept_suggestion(
+    user_id: str,
+    plan_id: str,
+    suggestion_sk: str,
+    item: dict[str, Any],
+    read_version: int,
+    at: str,
+    extra: Extra = (),
+) -> None:
+    """A suggestion becomes an item: one transaction deletes it (if still there) and puts the
+    item in its place (the plan's count unchanged), with what the item carries along."""
+    pk = keys.user_pk(user_id)
+    tx = Transaction()
+    delete = {
+        "TableName": table_name(),
+        "Key": key(pk, suggestion_sk),
+        "ConditionExpression": "version = :read",
+        "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
+    }
+    tx.add("child", [{"Delete": delete}])
+    sk = keys.plan_item_sk(plan_id, item["itemId"])
+    tx.add(
+        "item",
+        [new_item_put({"PK": pk, "SK": sk, "entity": "plan-item", "planId": plan_id, "version": 1, **item})],
+    )
+    tx.add("plan", [_plan_touch(user_id, plan_id, 0, at)])
     for label, items in extra:
         tx.add(label, items)
     _commit(tx, user_id)

@@ -50,6 +50,9 @@ def test_openapi_documents_security_and_problems() -> None:
     document = build_document()
     assert document["openapi"].startswith("3.1")
     public = {(r.method.lower(), r.path) for r in load().routes() if not r.auth}
+    partner = {
+        (r.method.lower(), r.path): list(r.scopes) for r in load().routes() if r.authorizer == "PartnerToken"
+    }
     for path, item in document["paths"].items():
         for method, operation in item.items():
             responses = operation["responses"]
@@ -57,7 +60,13 @@ def test_openapi_documents_security_and_problems() -> None:
                 assert operation["security"] == [], (method, path)
                 assert "401" not in responses, (method, path)
                 continue
-            assert operation["security"] == [{"cognitoUser": []}], (method, path)
+            if (method, path) in partner:
+                # A partner token with the route's own scope, as the template's authorizer asks.
+                assert operation["security"] == [{"partnerToken": partner[(method, path)]}], (method, path)
+                assert partner[(method, path)], "every partner route names its scope"
+                assert "403" in responses
+            else:
+                assert operation["security"] == [{"cognitoUser": []}], (method, path)
             assert "401" in responses
             for status, response in responses.items():
                 if status >= "400":

@@ -366,8 +366,60 @@ def test_stack_json_has_the_contract_keys_on_loopback(local_stack: dict[str, Any
         assert local_stack[key].startswith("http://127.0.0.1:")
     assert local_stack["tokenUrl"] == local_stack["apiUrl"] + "/oauth2/token"
     assert local_stack["region"] == "us-east-1"
-    assert local_stack["partners"] == []
+    assert [set(p) for p in local_stack["partners"]] == [{"partnerId", "clientId", "clientSecret"}]
     assert set(local_stack["demoUser"]) == {"username", "password"}
+
+
+def test_the_demo_partner_gets_a_token_with_every_scope_from_the_token_url(
+    local_stack: dict[str, Any],
+) -> None:
+    from shared.domain.partners import SCOPES, token_scope
+
+    (partner,) = local_stack["partners"]
+    body_credentials = {"client_id": partner["clientId"], "client_secret": partner["clientSecret"]}
+    response = requests.post(
+        local_stack["tokenUrl"], data={"grant_type": "client_credentials", **body_credentials}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert sorted(claims["scope"].split(" ")) == sorted(token_scope(s) for s in SCOPES)
+    assert claims["client_id"] == claims["sub"] == partner["clientId"]
+    assert claims["token_use"] == "access"
+    pool_issuer = f"https://cognito-idp.{local_stack['region']}.amazonaws.com/{local_stack['userPoolId']}"
+    assert claims["iss"] == pool_issuer
+
+    # HTTP Basic works as well, for fewer scopes; a wrong secret is refused as RFC 6749 says.
+    basic = (partner["clientId"], partner["clientSecret"])
+    one = requests.post(
+        local_stack["tokenUrl"],
+        data={"grant_type": "client_credentials", "scope": token_scope("clients.read")},
+        auth=basic,
+        timeout=10,
+    )
+    assert one.status_code == 200, one.text
+    one_claims = jwt.decode(one.json()["access_token"], options={"verify_signature": False})
+    assert one_claims["scope"] == token_scope("clients.read")
+    wrong = requests.post(
+        local_stack["tokenUrl"],
+        data={"grant_type": "client_credentials"},
+        auth=(basic[0], "wrong"),
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["WWW-Authenticate"].startswith("Basic")
+
+    # A partner token is not a user's: the /v1 routes refuse it.
+    me = requests.get(
+        local_stack["apiUrl"] + "/v1/me",
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+        timeout=10,
+    )
+    assert me.status_code == 401
 
 
 def test_table_matches_the_template(local_stack: dict[str, Any]) -> None:

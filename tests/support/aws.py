@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from infra.local.template import load
-from shared import push
+from shared import push, secrets
 from shared.config import settings
 from shared.store import identity, table
 
@@ -153,6 +153,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         ):
             app = sns.create_platform_application(Name=f"test-{platform}", Platform=platform, Attributes={})
             monkeypatch.setenv(env, app["PlatformApplicationArn"])
+        # The key of partner-specific client ids, as the template's secret holds it.
+        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="career-journey-test-client-id-key", SecretString="test-client-id-key-" + "0" * 40
+        )
+        monkeypatch.setenv("CLIENT_ID_KEY_SECRET", secret["ARN"])
+        secrets.reset_clients()  # a cached key, and a client, would outlive this mock
         settings.cache_clear()
         table.reset_clients()
         identity.reset_clients()
@@ -160,6 +166,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         log = RequestLog()
         table.dynamodb().meta.events.register("before-send.dynamodb", log)
         yield Aws(pool["Id"], client["ClientId"], log)
+        secrets.reset_clients()
         table.reset_clients()
         identity.reset_clients()
         push.reset_clients()

@@ -73,7 +73,6 @@ def test_a_mapping_defaults_like_lambda() -> None:
 @pytest.mark.parametrize(
     ("function", "source"),
     [
-        ({"Ref": "Fn"}, {"Fn::GetAtt": ["Queue", "Arn"]}),
         ({"Ref": "Fn"}, "arn:aws:dynamodb:us-east-1:123456789012:table/other/stream/x"),
         ("some-function-name", {"Fn::GetAtt": ["Table", "StreamArn"]}),
         ({"Ref": "Queue"}, {"Fn::GetAtt": ["Table", "StreamArn"]}),
@@ -82,6 +81,22 @@ def test_a_mapping_defaults_like_lambda() -> None:
 def test_the_local_stack_refuses_a_mapping_it_cannot_feed(function: Any, source: Any) -> None:
     with pytest.raises(ValueError, match="Feed"):
         stream_sources(_mapping(function, source))
+
+
+def test_a_queue_mapping_is_no_stream_source_but_a_queue_source() -> None:
+    from infra.local.queues import QueueSource, queue_sources
+
+    template = _mapping({"Ref": "Fn"}, {"Fn::GetAtt": ["Queue", "Arn"]})
+    assert stream_sources(template) == []
+    assert queue_sources(template) == [QueueSource("Fn", "Queue", batch_size=10)]
+    with pytest.raises(ValueError, match="Feed"):
+        queue_sources(_mapping({"Ref": "Queue"}, {"Fn::GetAtt": ["Queue", "Arn"]}))
+
+
+def test_the_template_feeds_the_webhook_sender_from_its_queue() -> None:
+    from infra.local.queues import QueueSource, queue_sources
+
+    assert queue_sources(load()) == [QueueSource("WebhookSenderFunction", "WebhookQueue", batch_size=3)]
 
 
 class FakeStreams:
