@@ -103,7 +103,9 @@ def fan_out(record: DynamoDBRecord) -> None:
         hook = webhooks[event.partner_id]
         if hook is None or hook.get("status") != "enabled" or event.type not in hook.get("events", []):
             continue
-        store.put_event(event.partner_id, event.event_id, event.type, event.payload, event.client_id, now)
+        store.put_event(
+            event.partner_id, event.event_id, event.type, event.payload, event.client_id, now, event.user_id
+        )
         sqs().send_message(
             QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
             MessageBody=json.dumps({"partnerId": event.partner_id, "eventId": event.event_id}),

@@ -718,10 +718,6 @@ def counterpart_assess(token: str, assessment: Mapping[str, Any], now: datetime)
 # --- partners' requests ---------------------------------------------------------------------------
 
 
-_ONE_PERSON_SIZE = {"people": 1, "scope": "self"}
-_PARTNER_MOVE_FIELDS = ("seq", "act", "role", "at", "note", "conditions", "dueAt", "state")
-
-
 @dataclass(frozen=True)
 class PartnerRequester:
     """A coach asking through a partner: the promise's outside customer."""

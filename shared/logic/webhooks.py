@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,6 +56,7 @@ class Outgoing:
     type: str
     client_id: str | None
     payload: str
+    user_id: str | None = None  # whom it is about: erasure deletes the kept event with them
 
 
 def event_id(partner_id: str, source: str) -> str:
@@ -86,9 +87,8 @@ def person_events(event: PersonEvent, now: datetime) -> list[Outgoing]:
                 name: (partner_rules.partner_ref(key, partner_id, kind, str(value)) if kind else value)
                 for name, (kind, value) in event.data.items()
             }
-            out.append(
-                _outgoing(partner_id, event.type, str(grant["clientId"]), event.source, event.at, data)
-            )
+            made = _outgoing(partner_id, event.type, str(grant["clientId"]), event.source, event.at, data)
+            out.append(replace(made, user_id=event.user_id))
         if not start:
             return out
 
@@ -96,7 +96,8 @@ def person_events(event: PersonEvent, now: datetime) -> list[Outgoing]:
 def grant_event(partner_id: str, kind: str, client: Mapping[str, Any], source: str, at: str) -> Outgoing:
     """`grant.created` or `grant.revoked`, for the partner of the grant."""
     data = {"scopes": list(client.get("scopes", [])), "expiresAt": client.get("expiresAt")}
-    return _outgoing(partner_id, kind, str(client["clientId"]), source, at, data)
+    made = _outgoing(partner_id, kind, str(client["clientId"]), source, at, data)
+    return replace(made, user_id=str(client["userId"]) if client.get("userId") else None)
 
 
 def _outgoing(

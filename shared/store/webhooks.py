@@ -92,9 +92,16 @@ def put_webhook(partner_id: str, webhook: dict[str, Any], read_version: int | No
 
 
 def put_event(
-    partner_id: str, event_id: str, event_type: str, payload: str, client_id: str | None, at: datetime
+    partner_id: str,
+    event_id: str,
+    event_type: str,
+    payload: str,
+    client_id: str | None,
+    at: datetime,
+    owner: str | None = None,
 ) -> None:
-    """Keep one event as sent (for redelivery), 30 days."""
+    """Keep one event as sent (for redelivery), 30 days; `owner`, the person it is about, lets
+    their erasure find it (ByOwner) before its time is up."""
     item = {
         "PK": partner_pk(partner_id),
         "SK": f"{EVENT_PREFIX}{event_id}",
@@ -103,6 +110,7 @@ def put_event(
         "type": event_type,
         "payload": payload,
         "clientId": client_id,
+        "owner": owner,
         "createdAt": to_rfc3339(at),
         "expiresAt": int((at + KEPT).timestamp()),
     }

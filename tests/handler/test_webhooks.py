@@ -305,3 +305,19 @@ def test_nothing_reaches_the_dead_letter_queue_without_its_attempts_in_the_log(
         (event_id, 1, 500),
         (event_id, 2, 500),
     ], "every attempt is in the log before the message is dead"
+
+
+def test_erasure_takes_the_events_kept_about_the_person(aws: Aws, queue: str, receiver: Receiver) -> None:
+    ana, bea = new_person(aws, "ana"), new_person(aws, "bea")
+    acme = register("Acme Coaching")
+    webhook(acme, receiver.url, ["promise.moved", "grant.created"])
+    grant(ana, acme, ["promises.read"])
+    seen: set[str] = set()
+    stream(aws, "partner-client", seen)
+    open_promise(ana, bea)
+    stream(aws, "promise-move", seen)
+    kept = [i for i in aws.data_items() if i.get("entity") == "webhook-event"]
+    assert len(kept) == 2
+    assert ana.profile("DELETE", "/v1/me").status == 204
+    left = [(i["type"], i.get("owner")) for i in aws.data_items() if i.get("entity") == "webhook-event"]
+    assert left == []
