@@ -321,3 +321,17 @@ def test_erasure_takes_the_events_kept_about_the_person(aws: Aws, queue: str, re
     assert ana.profile("DELETE", "/v1/me").status == 204
     left = [(i["type"], i.get("owner")) for i in aws.data_items() if i.get("entity") == "webhook-event"]
     assert left == []
+
+
+def test_a_partner_never_sees_another_partners_webhook_or_deliveries(
+    aws: Aws, queue: str, receiver: Receiver
+) -> None:
+    acme, beta = register("Acme Coaching"), register("Beta Coaching")
+    webhook(acme, receiver.url, ["promise.moved"])
+    assert as_partner(acme, "POST", "/partner/v1/webhook/test").status == 202
+    send_queued(queue)
+    (delivery,) = as_partner(acme, "GET", "/partner/v1/webhook/deliveries").body["items"]
+    assert as_partner(beta, "GET", "/partner/v1/webhook").status == 404
+    assert as_partner(beta, "GET", "/partner/v1/webhook/deliveries").body["items"] == []
+    stolen = as_partner(beta, "POST", f"/partner/v1/webhook/deliveries/{delivery['deliveryId']}/redeliver")
+    assert stolen.status == 404
