@@ -87,7 +87,10 @@ def person_events(event: PersonEvent, now: datetime) -> list[Outgoing]:
                 name: (partner_rules.partner_ref(key, partner_id, kind, str(value)) if kind else value)
                 for name, (kind, value) in event.data.items()
             }
-            made = _outgoing(partner_id, event.type, str(grant["clientId"]), event.source, event.at, data)
+            # One stream item can concern two clients of one partner (both sides of a promise):
+            # each gets its own event, so the person is part of the id's seed.
+            seed = f"{event.source}|{event.user_id}"
+            made = _outgoing(partner_id, event.type, str(grant["clientId"]), seed, event.at, data)
             out.append(replace(made, user_id=event.user_id))
         if not start:
             return out

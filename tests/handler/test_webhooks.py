@@ -335,3 +335,21 @@ def test_a_partner_never_sees_another_partners_webhook_or_deliveries(
     assert as_partner(beta, "GET", "/partner/v1/webhook/deliveries").body["items"] == []
     stolen = as_partner(beta, "POST", f"/partner/v1/webhook/deliveries/{delivery['deliveryId']}/redeliver")
     assert stolen.status == 404
+
+
+def test_both_sides_of_a_promise_are_events_of_their_own_for_one_partner(
+    aws: Aws, queue: str, receiver: Receiver
+) -> None:
+    ana, bea = new_person(aws, "ana"), new_person(aws, "bea")
+    acme = register("Acme Coaching")
+    secret = webhook(acme, receiver.url, ["promise.moved"])["secret"]
+    clients = {grant(person, acme, ["promises.read"])["clientId"] for person in (ana, bea)}
+    open_promise(ana, bea)
+    stream(aws, "promise-move", set())
+    send_queued(queue)
+    assert sorted(e["data"]["clientId"] for e in receiver.events()) == sorted(clients)
+    assert len({h["webhook-id"] for h, _ in receiver.got}) == 2, "two events, two ids"
+    for headers, body in receiver.got:
+        Verifier(secret).verify(
+            body, {k: headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        )
