@@ -10,12 +10,10 @@ answering.
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import boto3
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import AwareDatetime, Field
@@ -398,14 +396,7 @@ def statements(
 ) -> StatementResult:
     now = utc_now()
     who = caller()
-    granted: list[logic.ClientAccess] = []
-    for scope in ("plans.read", "promises.read"):
-        try:
-            granted.append(logic.client_for(who, client_id, scope, now))
-        except Forbidden:
-            continue
-    if not granted:
-        raise Forbidden("Statements need plans.read or promises.read, in the token and the grant.")
+    granted = logic.client_for_any(who, client_id, ("plans.read", "promises.read"), now)
     access = granted[0]
     shown = {a.scope for a in granted}
     list_name = f"partner-statements:{client_id}:{since.isoformat() if since else ''}"
@@ -427,25 +418,6 @@ def statements(
 
 
 # --- webhook ---------------------------------------------------------------------------------------
-
-_sqs: Any = None
-
-
-def _queue(partner_id: str, event_id: str) -> None:
-    """Put one kept event on the webhook queue (the sender posts it)."""
-    global _sqs
-    if _sqs is None:
-        _sqs = boto3.client("sqs")
-    _sqs.send_message(
-        QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
-        MessageBody=json.dumps({"partnerId": partner_id, "eventId": event_id}),
-    )
-
-
-def reset_clients() -> None:
-    """Forget the queue's client (tests: each case has its own emulator)."""
-    global _sqs
-    _sqs = None
 
 
 def _manager() -> logic.Caller:
@@ -518,7 +490,7 @@ def test_webhook() -> Response[Queued]:
     event_id = "evt_" + new_id().lower()
     body = {"type": "webhook.test", "eventId": event_id, "occurredAt": to_rfc3339(now), "data": {}}
     webhook_store.put_event(who.partner_id, event_id, "webhook.test", json.dumps(body), None, now)
-    _queue(who.partner_id, event_id)
+    webhook_store.queue_event(who.partner_id, event_id)
     return json_response(202, {"eventId": event_id})
 
 
@@ -548,7 +520,7 @@ def redeliver(delivery_id: DeliveryId) -> Response[Queued]:
     delivery = webhook_store.get_delivery(who.partner_id, delivery_id)
     if webhook_store.get_event(who.partner_id, str(delivery["eventId"])) is None:
         raise NotFound("That event is older than 30 days.")
-    _queue(who.partner_id, str(delivery["eventId"]))
+    webhook_store.queue_event(who.partner_id, str(delivery["eventId"]))
     return json_response(202, {"eventId": delivery["eventId"]})
 
 

@@ -10,12 +10,9 @@ ids, so receivers drop what they had.
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,21 +23,6 @@ from shared.store import webhooks as store
 from shared.store.table import deserialize
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-_sqs: Any = None
-
-
-def sqs() -> Any:
-    """The SQS client (made once per environment)."""
-    global _sqs
-    if _sqs is None:
-        _sqs = boto3.client("sqs")
-    return _sqs
-
-
-def reset_clients() -> None:
-    """Forget the client (tests: each case has its own emulator)."""
-    global _sqs
-    _sqs = None
 
 
 def events_of(record: DynamoDBRecord, now: datetime) -> list[logic.Outgoing]:
@@ -106,10 +88,7 @@ def fan_out(record: DynamoDBRecord) -> None:
         store.put_event(
             event.partner_id, event.event_id, event.type, event.payload, event.client_id, now, event.user_id
         )
-        sqs().send_message(
-            QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
-            MessageBody=json.dumps({"partnerId": event.partner_id, "eventId": event.event_id}),
-        )
+        store.queue_event(event.partner_id, event.event_id)
         queued += 1
     if queued:
         metrics.add_metric(name="WebhookEventsQueued", unit="Count", value=queued)

@@ -11,40 +11,24 @@ longer hear of (grant revoked, webhook disabled) is logged as refused and droppe
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.logic import webhooks as logic
 from shared.observability import logger, metrics
+from shared.store import webhooks as store
 
 # A batch whose every message failed is reported as such too (each comes back after its own
 # delay), not raised as a function error that would bring them all back at once.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_sqs: Any = None
 
 
 class RetryLater(Exception):
     """The attempt failed; the message comes back after the delay set on it."""
-
-
-def sqs() -> Any:
-    """The SQS client (made once per environment)."""
-    global _sqs
-    if _sqs is None:
-        _sqs = boto3.client("sqs")
-    return _sqs
-
-
-def reset_clients() -> None:
-    """Forget the client (tests: each case has its own emulator)."""
-    global _sqs
-    _sqs = None
 
 
 def send(record: SQSRecord) -> None:
@@ -60,11 +44,7 @@ def send(record: SQSRecord) -> None:
         # dead-letter queue on its next receive (every attempt is in the delivery log already).
         logger.warning("A webhook event failed its last attempt: to the dead-letter queue", extra=body)
         metrics.add_metric(name="WebhookEventsDead", unit="Count", value=1)
-    sqs().change_message_visibility(
-        QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
-        ReceiptHandle=record.receipt_handle,
-        VisibilityTimeout=int(result.delay or 0),
-    )
+    store.show_again_in(record.receipt_handle, result.delay or 0)
     raise RetryLater(f"attempt {attempt} of {body['eventId']} failed")
 
 

@@ -27,6 +27,11 @@ def _expired(expires_at: str | None, now: datetime) -> bool:
     return expires_at is not None and parse_rfc3339(expires_at) <= now
 
 
+def grant_active(grant: Mapping[str, Any], now: datetime) -> bool:
+    """A grant (either side of it) that has not expired."""
+    return not _expired(grant.get("expiresAt"), now)
+
+
 def grant_view(grant: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """A grant as the API shows it to its person."""
     return {**grant, "status": "expired" if _expired(grant.get("expiresAt"), now) else "active"}
@@ -108,14 +113,25 @@ def client_for(caller: Caller, client_id: str, scope: str, now: datetime) -> Cli
     """The client behind `client_id` if I may use `scope` on them: a 404 without an active grant
     (unknown, revoked, expired, or another partner's: never which), a 403 when my token or the
     person's grant lacks the scope."""
-    if scope not in caller.token_scopes:
-        raise Forbidden(f"The access token does not carry the scope {scope}.")
+    (access,) = client_for_any(caller, client_id, (scope,), now)
+    return access
+
+
+def client_for_any(
+    caller: Caller, client_id: str, scopes: Sequence[str], now: datetime
+) -> list[ClientAccess]:
+    """`client_for` for a route that serves any of `scopes`: one read of the grant, an access
+    per scope both the token and the grant carry (a 403 when there is none)."""
+    carried = [s for s in scopes if s in caller.token_scopes]
+    if not carried:
+        raise Forbidden(f"The access token does not carry the scope {' or '.join(scopes)}.")
     found = grants.partner_client(caller.partner_id, client_id)
-    if found is None or _expired(found.get("expiresAt"), now):
+    if found is None or not grant_active(found, now):
         raise NotFound("No client with that id has granted you access.")
-    if scope not in found.get("scopes", []):
-        raise Forbidden(f"The client has not granted {scope}.")
-    return ClientAccess(caller, client_id, str(found["userId"]), scope)
+    granted = [s for s in carried if s in found.get("scopes", [])]
+    if not granted:
+        raise Forbidden(f"The client has not granted {' or '.join(carried)}.")
+    return [ClientAccess(caller, client_id, str(found["userId"]), s) for s in granted]
 
 
 def record(access: ClientAccess, resource: str, now: datetime) -> None:

@@ -23,6 +23,7 @@ from shared.domain import partners as partner_rules
 from shared.domain import webhooks as webhook_rules
 from shared.domain.errors import FieldError, InvalidInput, NotFound
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
+from shared.logic.partners import grant_active
 from shared.secrets import client_id_key
 from shared.store import grants
 from shared.store import webhooks as store
@@ -65,11 +66,6 @@ def event_id(partner_id: str, source: str) -> str:
     return "evt_" + hashlib.sha256(f"{partner_id}|{source}".encode()).hexdigest()[:32]
 
 
-def _active(grant: Mapping[str, Any], now: datetime) -> bool:
-    expires = grant.get("expiresAt")
-    return expires is None or parse_rfc3339(str(expires)) > now
-
-
 def person_events(event: PersonEvent, now: datetime) -> list[Outgoing]:
     """The event for each partner the person's active grants let hear of it (one Query of the
     person's grants), with the partner's own ids for the person and their things."""
@@ -80,7 +76,7 @@ def person_events(event: PersonEvent, now: datetime) -> list[Outgoing]:
     while True:
         found, start = grants.my_grants(event.user_id, 100, start)
         for grant in found:
-            if scope not in grant.get("scopes", []) or not _active(grant, now):
+            if scope not in grant.get("scopes", []) or not grant_active(grant, now):
                 continue
             partner_id = str(grant["partnerId"])
             data = {
@@ -224,7 +220,7 @@ def _still_granted(partner_id: str, event: Mapping[str, Any], now: datetime) -> 
     if not client_id or event.get("type") in ("grant.created", "grant.revoked"):
         return True
     client = grants.partner_client(partner_id, str(client_id))
-    if client is None or not _active(client, now):
+    if client is None or not grant_active(client, now):
         return False
     scope = EVENT_SCOPES.get(str(event.get("type")))
     return scope is None or scope in client.get("scopes", [])

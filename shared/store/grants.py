@@ -29,6 +29,7 @@ from shared.store.table import (
     dynamodb,
     error_code,
     key,
+    query_prefix,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -119,28 +120,12 @@ def get_grant(user_id: str, partner_id: str) -> dict[str, Any] | None:
     return {k: item[k] for k in GRANT_FIELDS if k in item} if item else None
 
 
-def _page(
-    params: dict[str, Any], fields: tuple[str, ...]
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
-    items = [deserialize(i) for i in response.get("Items", [])]
-    return [{k: i[k] for k in fields if k in i} for i in items], response.get("LastEvaluatedKey")
-
-
 def my_grants(
     user_id: str, limit: int, start: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of my grants (a Query of my partition)."""
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": GRANT_PREFIX}},
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    return _page(params, GRANT_FIELDS)
+    items, last = query_prefix(keys.user_pk(user_id), GRANT_PREFIX, limit=limit, start=start)
+    return [{k: i[k] for k in GRANT_FIELDS if k in i} for i in items], last
 
 
 def partner_client(partner_id: str, client_id: str) -> dict[str, Any] | None:
@@ -157,15 +142,8 @@ def partner_clients(
     partner_id: str, limit: int, start: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of a partner's clients (a Query of the partner's partition)."""
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": partner_pk(partner_id)}, ":prefix": {"S": CLIENT_PREFIX}},
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    return _page(params, CLIENT_FIELDS)
+    items, last = query_prefix(partner_pk(partner_id), CLIENT_PREFIX, limit=limit, start=start)
+    return [{k: i[k] for k in CLIENT_FIELDS if k in i} for i in items], last
 
 
 def log_access(user_id: str, entry: dict[str, Any]) -> None:
@@ -195,13 +173,7 @@ def access_log(
     user_id: str, limit: int, start: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of my access log, newest first (a Query of my partition)."""
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": keys.user_pk(user_id)}, ":prefix": {"S": ACCESS_PREFIX}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    return _page(params, ACCESS_FIELDS)
+    items, last = query_prefix(
+        keys.user_pk(user_id), ACCESS_PREFIX, limit=limit, start=start, newest_first=True
+    )
+    return [{k: i[k] for k in ACCESS_FIELDS if k in i} for i in items], last

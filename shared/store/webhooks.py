@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 
 from shared.domain.errors import NotFound, PreconditionFailed
@@ -28,6 +31,7 @@ from shared.store.table import (
     dynamodb,
     error_code,
     key,
+    query_prefix,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -163,22 +167,10 @@ def deliveries(
     partner_id: str, limit: int, start: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of the delivery log, newest first (a Query)."""
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": partner_pk(partner_id)},
-            ":prefix": {"S": DELIVERY_PREFIX},
-        },
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start:
-        params["ExclusiveStartKey"] = start
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
-    items = [deserialize(i) for i in response.get("Items", [])]
-    return [{k: i[k] for k in DELIVERY_FIELDS if k in i} for i in items], response.get("LastEvaluatedKey")
+    items, last = query_prefix(
+        partner_pk(partner_id), DELIVERY_PREFIX, limit=limit, start=start, newest_first=True
+    )
+    return [{k: i[k] for k in DELIVERY_FIELDS if k in i} for i in items], last
 
 
 def mark_webhook(partner_id: str, sets: dict[str, Any], removes: tuple[str, ...] = ()) -> None:
@@ -213,3 +205,37 @@ def mark_webhook(partner_id: str, sets: dict[str, Any], removes: tuple[str, ...]
     except ClientError as error:
         if error_code(error) != "ConditionalCheckFailedException":  # gone meanwhile: nothing to mark
             raise
+
+
+# --- the webhook queue -----------------------------------------------------------------------------
+
+_sqs: Any = None
+
+
+def _queue_client() -> Any:
+    """The SQS client (made once per execution environment)."""
+    global _sqs
+    if _sqs is None:
+        _sqs = boto3.client("sqs")
+    return _sqs
+
+
+def reset_clients() -> None:
+    """Forget the queue's client (tests: each case has its own emulator)."""
+    global _sqs
+    _sqs = None
+
+
+def queue_event(partner_id: str, event_id: str) -> None:
+    """Put one kept event on the webhook queue (the sender posts it)."""
+    _queue_client().send_message(
+        QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
+        MessageBody=json.dumps({"partnerId": partner_id, "eventId": event_id}),
+    )
+
+
+def show_again_in(receipt_handle: str, seconds: float) -> None:
+    """Bring a received message back after `seconds` (its next attempt)."""
+    _queue_client().change_message_visibility(
+        QueueUrl=os.environ["WEBHOOK_QUEUE_URL"], ReceiptHandle=receipt_handle, VisibilityTimeout=int(seconds)
+    )

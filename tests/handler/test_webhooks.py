@@ -15,9 +15,9 @@ import boto3
 import pytest
 from standardwebhooks import Webhook as Verifier
 
-from functions.partner import app as partner_app
 from functions.webhook_fanout import app as fanout
 from functions.webhook_sender import app as sender
+from shared.store import webhooks as webhook_store
 from tests.handler.test_notifier import _new_items, _record
 from tests.handler.test_partners import as_partner, consent, grant, register
 from tests.handler.test_promises import new_person, open_promise
@@ -64,8 +64,7 @@ def queue(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> str:
     url: str = boto3.client("sqs", region_name=REGION).create_queue(QueueName="webhooks")["QueueUrl"]
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", url)
     monkeypatch.setenv("WEBHOOKS_ALLOW_LOOPBACK", "true")  # the receiver is on 127.0.0.1
-    for module in (fanout, sender, partner_app):
-        module.reset_clients()
+    webhook_store.reset_clients()
     return url
 
 
