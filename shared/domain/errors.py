@@ -42,6 +42,10 @@ class PreconditionFailed(DomainError):
     """`If-Match` named a version that is no longer current."""
 
 
+class Gone(DomainError):
+    """What the request names existed once and is no longer kept (an expired sync cursor: 410)."""
+
+
 class PreconditionRequired(DomainError):
     """The operation needs `If-Match` and the request did not send one."""
 
