@@ -201,7 +201,7 @@ def _ulid(*parts: object) -> str:
     return "01JQ" + "".join(_CROCKFORD[(value >> (5 * n)) & 31] for n in range(22))
 
 
-def _any_version(if_match: str | None, current: int | None) -> None:
+def _any_version(if_match: str | None, current: int | None, found: object = None) -> None:
     """`set_reminder`'s If-Match check, accepting anything (the bench writes each once)."""
 
 

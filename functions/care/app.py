@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from shared.api.etag import check_if_match, etag
+from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain import cares as rules
-from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from shared.domain.errors import Conflict, FieldError, IdConflict, InvalidInput, NotFound
 from shared.domain.ids import new_id
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.questions import CURRENT_VERSION, question_set
+from shared.domain.replay import request_hash
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339, utc_now
 from shared.models.care import (
     Care,
@@ -198,26 +200,51 @@ def _rerank_writes(
     return writes
 
 
+def _care_url(care_id: str) -> dict[str, str]:
+    return {"Location": f"/v1/me/cares/{care_id}"}
+
+
+def _replayed_care(found: dict[str, Any] | None, hashed: str) -> Response[Care] | None:
+    """The answer to a replay of a create (201, the care as it is now), a 409 when the id was
+    used for another write, or None when no care has the id."""
+    if found is None:
+        return None
+    if found.get("requestHash") != hashed:
+        raise IdConflict()
+    return _care_response(found, 201, _care_url(str(found["careId"])))
+
+
 @app.post(
     "/v1/me/cares",
     summary="Name something I care about",
+    description=(
+        "`careId` (optional) is a ULID the app made: replaying the same write (same id and body) "
+        "answers as the first time and changes nothing; the same id with another body is a 409 "
+        "of type `id-conflict`."
+    ),
     responses={201: {"description": "Created"}, **problem_responses(409)},
 )
 def create_care(care: Annotated[CareInput, Body()], idempotency_key: IdempotencyKey = None) -> Response[Care]:
     user_id = app.user.user_id
     payload = care.model_dump(by_alias=True, mode="json", exclude_none=True)
+    hashed = request_hash(user_id, payload, "careId") if care.care_id is not None else None
 
     def produce() -> Response[Any]:
         current = cares.load_cares(user_id)
+        if care.care_id is not None and hashed is not None:
+            # The read holds every care of mine: a replay is told apart at no cost.
+            replayed = _replayed_care(current.find(care.care_id), hashed)
+            if replayed is not None:
+                return replayed
         before = current.active_order()
         if len(before) >= rules.MAX_ACTIVE_CARES:
             raise Conflict(f"You have {rules.MAX_ACTIVE_CARES} active cares; archive one first.")
-        care_id = new_id()
+        care_id = care.care_id or new_id()
         after = rules.place(before, care_id, care.rank)
         now = to_rfc3339(utc_now())
         by = _person(user_id)
         fields = {
-            **{k: v for k, v in payload.items() if k != "rank"},
+            **{k: v for k, v in payload.items() if k not in ("rank", "careId")},
             "careId": care_id,
             "rank": after.index(care_id) + 1,
             "status": "active",
@@ -229,16 +256,24 @@ def create_care(care: Annotated[CareInput, Body()], idempotency_key: Idempotency
             expected_revision=None,
             fields=fields,
             revision=_revision("created", rules.changes({}, fields), now, by),
+            request_hash=hashed,
         )
-        cares.save_cares(
-            user_id,
-            [created, *_rerank_writes(current, before, after, care_id, now, by)],
-            ranking_version=current.ranking_version,
-            source_reflection_id=care.source_reflection_id,
-        )
+        try:
+            cares.save_cares(
+                user_id,
+                [created, *_rerank_writes(current, before, after, care_id, now, by)],
+                ranking_version=current.ranking_version,
+                source_reflection_id=care.source_reflection_id,
+            )
+        except cares.CareIdTaken:
+            # Made meanwhile (a replay racing its first write) or someone's id: one read tells.
+            replayed = _replayed_care(cares.find_care(user_id, care_id), str(hashed))
+            if replayed is None:
+                raise
+            return replayed
         metrics.add_metric(name="CaresCreated", unit="Count", value=1)
         stored = {**fields, "revision": 1}
-        return _care_response(stored, 201, {"Location": f"/v1/me/cares/{care_id}"})
+        return _care_response(stored, 201, _care_url(care_id))
 
     return idempotent(
         context=app.lambda_context,
@@ -313,7 +348,7 @@ def _change_care(user_id: str, care_id: str, if_match: str | None, patch: dict[s
     care = current.find(care_id)
     if care is None:
         raise NotFound("No such care.")
-    check_if_match(if_match, int(care["revision"]))
+    check_if_match(if_match, int(care["revision"]), found=care)
     editable = {k: care[k] for k in (*rules.EDITABLE_FIELDS, "rank", "status") if care.get(k) is not None}
     nulled = [f for f in ("status", "rank") if f in patch and patch[f] is None]
     if nulled:
@@ -364,7 +399,10 @@ def _change_care(user_id: str, care_id: str, if_match: str | None, patch: dict[s
     )
     reranked = _rerank_writes(current, before, after, care_id, now, by)
     cares.save_cares(
-        user_id, [write, *reranked], ranking_version=current.ranking_version if before != after else None
+        user_id,
+        [write, *reranked],
+        ranking_version=current.ranking_version if before != after else None,
+        if_match_on=care_id if if_match is not None else None,
     )
     updated = {k: v for k, v in {**care, **fields}.items() if k not in cleared}
     updated["revision"] = int(care["revision"]) + 1
@@ -380,7 +418,13 @@ def patch_my_care(
     care_id: CareId, patch: Annotated[CarePatch, Body()], if_match: IfMatch = None
 ) -> Response[Care]:
     changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    return _care_response(_change_care(app.user.user_id, care_id, if_match, changes))
+    with _current_on_stale(care_id):
+        return _care_response(_change_care(app.user.user_id, care_id, if_match, changes))
+
+
+def _current_on_stale(care_id: str) -> AbstractContextManager[None]:
+    """A 412 shows the care as GET does now."""
+    return current_on_stale(lambda: cares.get_care(app.user.user_id, care_id), _care_response, Care)
 
 
 @app.delete(
@@ -389,7 +433,8 @@ def patch_my_care(
     responses={204: {"description": "Archived"}, **problem_responses(404, 409, 412)},
 )
 def archive_my_care(care_id: CareId, if_match: IfMatch = None) -> Response[None]:
-    _change_care(app.user.user_id, care_id, if_match, {"status": "archived"})
+    with _current_on_stale(care_id):
+        _change_care(app.user.user_id, care_id, if_match, {"status": "archived"})
     return Response(status_code=204, body=None)
 
 

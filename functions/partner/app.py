@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import AwareDatetime, Field
 
-from shared.api.etag import check_if_match, etag
+from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
@@ -298,9 +298,16 @@ def move_request(
     now = utc_now()
     access = logic.client_for(caller(), client_id, "requests.write", now)
     promise = _requested(access, request_id)
-    check_if_match(if_match, int(promise["version"]))
     payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
-    updated, _ = promise_logic.partner_move(promise, payload, now, if_match=if_match)
+    # A 412 shows the request as its GET does now (without logging a second access).
+    with current_on_stale(
+        lambda: _requested(access, request_id),
+        lambda found: _request_response(found, request_id),
+        PartnerRequest,
+    ):
+        updated, _ = promise_logic.partner_move(
+            promise, payload, now, if_match=if_match, check_version=check_if_match
+        )
     logic.record(access, "requests", now)
     return _request_response(updated, request_id)
 

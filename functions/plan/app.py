@@ -4,13 +4,14 @@ scratch, their items and obstacles, and the reminders of plans and items."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from shared.api.etag import check_if_match, etag
+from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
@@ -24,6 +25,7 @@ from shared.logic import plans as logic
 from shared.logic import reminders
 from shared.models.common import ApiModel, Page, validate_document
 from shared.models.plan import (
+    NewPlanItemInput,
     Obstacle,
     ObstacleInput,
     ObstaclePatch,
@@ -40,6 +42,7 @@ from shared.models.plan import (
     TemplateSet,
 )
 from shared.observability import metrics
+from shared.store import keys
 from shared.store import plans as store
 
 app = App()
@@ -132,7 +135,10 @@ def list_my_plans(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[P
     responses={200: {"description": "The plan"}, **problem_responses(404)},
 )
 def get_my_plan(plan_id: PlanId) -> Response[Plan]:
-    found = logic.read_plan(app.user.user_id, plan_id)
+    return _whole_plan(logic.read_plan(app.user.user_id, plan_id))
+
+
+def _whole_plan(found: store.StoredPlan) -> Response[Plan]:
     whole = {
         **found.plan,
         "items": found.items,
@@ -140,6 +146,47 @@ def get_my_plan(plan_id: PlanId) -> Response[Plan]:
         "suggestions": found.suggestions,
     }
     return _plan_response(whole, found.version)
+
+
+def _on_stale(
+    plan_id: str, show: Callable[[store.StoredPlan], Response[Any] | None], model: type[ApiModel]
+) -> AbstractContextManager[None]:
+    """A 412 shows what `show` picks of the plan as it is now (the plan's read, or one more
+    Query after a write's version condition failed), as `model`."""
+    return current_on_stale(lambda: store.read_plan(app.user.user_id, plan_id), show, model)
+
+
+def _item_shown(plan_id: str, item_id: str) -> Callable[[store.StoredPlan], Response[Any] | None]:
+    def show(found: store.StoredPlan) -> Response[Any] | None:
+        item = found.item(item_id)
+        if item is None:
+            return None
+        return _child_response(
+            PlanItem, logic.Changed(item, found.versions[keys.plan_item_sk(plan_id, item_id)])
+        )
+
+    return show
+
+
+def _obstacle_shown(plan_id: str, obstacle_id: str) -> Callable[[store.StoredPlan], Response[Any] | None]:
+    def show(found: store.StoredPlan) -> Response[Any] | None:
+        obstacle = found.obstacle(obstacle_id)
+        if obstacle is None:
+            return None
+        version = found.versions[keys.plan_obstacle_sk(plan_id, obstacle_id)]
+        return _child_response(Obstacle, logic.Changed(obstacle, version))
+
+    return show
+
+
+def _reminder_shown(plan_id: str, item_id: str | None) -> Callable[[store.StoredPlan], Response[Any] | None]:
+    def show(found: store.StoredPlan) -> Response[Any] | None:
+        sk = keys.plan_reminder_sk(plan_id, item_id)
+        if sk not in found.reminders:
+            return None
+        return _reminder_response((reminders.view(found.reminders[sk], utc_now()), found.versions[sk], False))
+
+    return show
 
 
 @app.delete(
@@ -150,8 +197,9 @@ def get_my_plan(plan_id: PlanId) -> Response[Plan]:
 def delete_my_plan(plan_id: PlanId, if_match: IfMatch = None) -> Response[None]:
     user_id = app.user.user_id
     found = logic.read_plan(user_id, plan_id)
-    check_if_match(if_match, found.version)
-    store.delete_plan(user_id, found, plan_id, to_rfc3339(utc_now()))
+    with _on_stale(plan_id, _whole_plan, Plan):
+        check_if_match(if_match, found.version, found)
+        store.delete_plan(user_id, found, plan_id, to_rfc3339(utc_now()))
     return Response(status_code=204, body=None)
 
 
@@ -182,25 +230,32 @@ def patch_my_plan(
     plan_id: PlanId, patch: Annotated[PlanPatch, Body()], if_match: IfMatch = None
 ) -> Response[Plan]:
     changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    plan, version = logic.patch_plan(
-        app.user.user_id,
-        plan_id,
-        changes,
-        utc_now(),
-        if_match=if_match,
-        check_version=check_if_match,
-        validate=_document(PlanDocument),
-    )
+    with _on_stale(plan_id, _whole_plan, Plan):
+        plan, version = logic.patch_plan(
+            app.user.user_id,
+            plan_id,
+            changes,
+            utc_now(),
+            if_match=if_match,
+            check_version=check_if_match,
+            validate=_document(PlanDocument),
+        )
     return _plan_response(plan, version)
 
 
 @app.post(
     "/v1/me/plans/<planId>/items",
     summary="Add an item to my plan",
+    description=(
+        "`itemId` (optional) is a ULID the app made: replaying the same write (same id and body) "
+        "answers as the first time, with the item as it is now, and changes nothing; the same id "
+        "with another body is a 409 of type `id-conflict`. Items sort by id: one made offline "
+        "takes its place by the time the app made its id."
+    ),
     responses={201: {"description": "Added"}, **problem_responses(404, 409, 422)},
 )
 def add_item(
-    plan_id: PlanId, item: Annotated[PlanItemInput, Body()], idempotency_key: IdempotencyKey = None
+    plan_id: PlanId, item: Annotated[NewPlanItemInput, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[PlanItem]:
     user_id = app.user.user_id
     payload = item.model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -226,17 +281,18 @@ def add_item(
 def patch_item(
     plan_id: PlanId, item_id: ItemId, patch: Annotated[PlanItemPatch, Body()], if_match: IfMatch = None
 ) -> Response[PlanItem]:
-    changed = logic.patch_child(
-        app.user.user_id,
-        plan_id,
-        item_id,
-        patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
-        utc_now(),
-        obstacle=False,
-        if_match=if_match,
-        check_version=check_if_match,
-        validate=_document(PlanItemInput),
-    )
+    with _on_stale(plan_id, _item_shown(plan_id, item_id), PlanItem):
+        changed = logic.patch_child(
+            app.user.user_id,
+            plan_id,
+            item_id,
+            patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
+            utc_now(),
+            obstacle=False,
+            if_match=if_match,
+            check_version=check_if_match,
+            validate=_document(PlanItemInput),
+        )
     return _child_response(PlanItem, changed)
 
 
@@ -246,9 +302,10 @@ def patch_item(
     responses={204: {"description": "Removed"}, **problem_responses(404, 409, 412)},
 )
 def delete_item(plan_id: PlanId, item_id: ItemId, if_match: IfMatch = None) -> Response[None]:
-    logic.delete_item(
-        app.user.user_id, plan_id, item_id, utc_now(), if_match=if_match, check_version=check_if_match
-    )
+    with _on_stale(plan_id, _item_shown(plan_id, item_id), PlanItem):
+        logic.delete_item(
+            app.user.user_id, plan_id, item_id, utc_now(), if_match=if_match, check_version=check_if_match
+        )
     return Response(status_code=204, body=None)
 
 
@@ -297,17 +354,18 @@ def patch_obstacle(
     patch: Annotated[ObstaclePatch, Body()],
     if_match: IfMatch = None,
 ) -> Response[Obstacle]:
-    changed = logic.patch_child(
-        app.user.user_id,
-        plan_id,
-        obstacle_id,
-        patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
-        utc_now(),
-        obstacle=True,
-        if_match=if_match,
-        check_version=check_if_match,
-        validate=_document(ObstacleInput),
-    )
+    with _on_stale(plan_id, _obstacle_shown(plan_id, obstacle_id), Obstacle):
+        changed = logic.patch_child(
+            app.user.user_id,
+            plan_id,
+            obstacle_id,
+            patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
+            utc_now(),
+            obstacle=True,
+            if_match=if_match,
+            check_version=check_if_match,
+            validate=_document(ObstacleInput),
+        )
     return _child_response(Obstacle, changed)
 
 
@@ -334,17 +392,18 @@ def set_plan_reminder(
     plan_id: PlanId, reminder: Annotated[ReminderInput, Body()], if_match: IfMatch = None
 ) -> Response[Reminder]:
     payload = reminder.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return _reminder_response(
-        reminders.set_reminder(
-            app.user.user_id,
-            plan_id,
-            None,
-            payload,
-            utc_now(),
-            if_match=if_match,
-            check_version=check_if_match,
+    with _on_stale(plan_id, _reminder_shown(plan_id, None), Reminder):
+        return _reminder_response(
+            reminders.set_reminder(
+                app.user.user_id,
+                plan_id,
+                None,
+                payload,
+                utc_now(),
+                if_match=if_match,
+                check_version=check_if_match,
+            )
         )
-    )
 
 
 @app.put(
@@ -357,17 +416,18 @@ def set_item_reminder(
     plan_id: PlanId, item_id: ItemId, reminder: Annotated[ReminderInput, Body()], if_match: IfMatch = None
 ) -> Response[Reminder]:
     payload = reminder.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return _reminder_response(
-        reminders.set_reminder(
-            app.user.user_id,
-            plan_id,
-            item_id,
-            payload,
-            utc_now(),
-            if_match=if_match,
-            check_version=check_if_match,
+    with _on_stale(plan_id, _reminder_shown(plan_id, item_id), Reminder):
+        return _reminder_response(
+            reminders.set_reminder(
+                app.user.user_id,
+                plan_id,
+                item_id,
+                payload,
+                utc_now(),
+                if_match=if_match,
+                check_version=check_if_match,
+            )
         )
-    )
 
 
 @app.delete(

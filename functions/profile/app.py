@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.api.etag import check_if_match, etag
+from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
@@ -34,6 +35,11 @@ app = App()
 def _profile_response(stored: profiles.StoredProfile, status: int = 200) -> Response[Profile]:
     body = Profile.model_validate(stored.data).model_dump(by_alias=True, mode="json")
     return json_response(status, body, {"ETag": etag(stored.version)})
+
+
+def _on_stale(user_id: str) -> AbstractContextManager[None]:
+    """A 412 shows my profile as GET does now (the one read, or one more after a race)."""
+    return current_on_stale(lambda: profiles.get_profile(user_id), _profile_response, Profile)
 
 
 @app.get(
@@ -64,15 +70,16 @@ def put_me(
 ) -> Response[Profile]:
     user_id = app.user.user_id
     current = profiles.get_profile(user_id)
-    check_if_match(if_match, current.version if current else None)
-    if if_none_match and if_none_match.strip() == "*" and current is not None:
-        raise PreconditionFailed("A profile exists already.")
-    moment = utc_now()
-    now = to_rfc3339(moment)
-    data = profile.model_dump(by_alias=True, mode="json", exclude_none=True)
-    data["createdAt"] = current.data["createdAt"] if current else now
-    data["updatedAt"] = now
-    stored = profiles.save_profile(user_id, data, current, moment)
+    with _on_stale(user_id):
+        check_if_match(if_match, current.version if current else None, current)
+        if if_none_match and if_none_match.strip() == "*" and current is not None:
+            raise PreconditionFailed("A profile exists already.", found=current)
+        moment = utc_now()
+        now = to_rfc3339(moment)
+        data = profile.model_dump(by_alias=True, mode="json", exclude_none=True)
+        data["createdAt"] = current.data["createdAt"] if current else now
+        data["updatedAt"] = now
+        stored = profiles.save_profile(user_id, data, current, moment)
     metrics.add_metric(
         name="ProfilesCreated" if current is None else "ProfilesReplaced", unit="Count", value=1
     )
@@ -89,17 +96,18 @@ def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -
     current = profiles.get_profile(user_id)
     if current is None:
         raise NotFound("You have no profile yet; create it with PUT /v1/me.")
-    check_if_match(if_match, current.version)
-    changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    merged = apply_merge_patch(
-        {k: v for k, v in current.data.items() if k not in ("createdAt", "updatedAt")}, changes
-    )
-    validated = validate_document(ProfileInput, merged)
-    data = validated.model_dump(by_alias=True, mode="json", exclude_none=True)
-    moment = utc_now()
-    data["createdAt"] = current.data["createdAt"]
-    data["updatedAt"] = to_rfc3339(moment)
-    return _profile_response(profiles.save_profile(user_id, data, current, moment))
+    with _on_stale(user_id):
+        check_if_match(if_match, current.version, current)
+        changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
+        merged = apply_merge_patch(
+            {k: v for k, v in current.data.items() if k not in ("createdAt", "updatedAt")}, changes
+        )
+        validated = validate_document(ProfileInput, merged)
+        data = validated.model_dump(by_alias=True, mode="json", exclude_none=True)
+        moment = utc_now()
+        data["createdAt"] = current.data["createdAt"]
+        data["updatedAt"] = to_rfc3339(moment)
+        return _profile_response(profiles.save_profile(user_id, data, current, moment))
 
 
 @app.delete(
@@ -111,7 +119,8 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
     user = app.user
     if if_match is not None:
         current = profiles.get_profile(user.user_id)
-        check_if_match(if_match, current.version if current else None)
+        with _on_stale(user.user_id):
+            check_if_match(if_match, current.version if current else None, current)
     # Imported here: erasure is rare, and the promise log is not on this function's hot path.
     from shared.logic.accounts import erase_account
 

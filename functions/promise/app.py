@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from shared.api.etag import check_if_match, etag
+from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
@@ -58,6 +58,11 @@ def _promise_response(view: dict[str, Any], version: int, status: int = 200) -> 
 @app.post(
     "/v1/me/promises",
     summary="Open a promise: a request, an offer, or a promise already made (self-logged)",
+    description=(
+        "`promiseId` (optional) is a ULID the app made: replaying the same write (same id and body, "
+        "by me) answers as the first time, with the promise as it is now, and changes nothing; the "
+        "same id with another body, or an id someone else used, is a 409 of type `id-conflict`."
+    ),
     responses={201: {"description": "Opened"}, **problem_responses(409)},
 )
 def open_promise(
@@ -143,6 +148,12 @@ def get_my_promise(promise_id: PromiseId) -> Response[Promise]:
 @app.post(
     "/v1/me/promises/<promiseId>/moves",
     summary="Make a move; an act my role may not make now is a 409 listing `allowedActs`",
+    description=(
+        "`moveId` (optional) is a ULID the app made: replaying the same move (same id and body) "
+        "answers with the promise as it is now and changes nothing, even after later moves; the "
+        "same id with another body is a 409 of type `id-conflict`. A stale `If-Match` is a 412 "
+        "that carries the promise as I see it now (`current`) and its `etag`."
+    ),
     responses={200: {"description": "The promise after the move"}, **problem_responses(404, 409, 412)},
 )
 def post_move(
@@ -155,9 +166,14 @@ def post_move(
     payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:
-        updated, version = log.make_move(
-            user_id, promise_id, payload, utc_now(), if_match=if_match, check_version=check_if_match
-        )
+        with current_on_stale(
+            lambda: log.read_promise(user_id, promise_id),
+            lambda found: _promise_response(log.promise_view(found, user_id), int(found["version"])),
+            Promise,
+        ):
+            updated, version = log.make_move(
+                user_id, promise_id, payload, utc_now(), if_match=if_match, check_version=check_if_match
+            )
         metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
         return _promise_response(log.promise_view(updated, user_id), version)
 
@@ -308,6 +324,10 @@ def _counterpart_once(
 @app.post(
     "/v1/counterpart/<token>/moves",
     summary="For an outside counterpart: make a move in their role",
+    description=(
+        "`moveId` and a stale `If-Match` as for `POST /v1/me/promises/{promiseId}/moves`; a 412's "
+        "`current` is the promise as `GET /v1/counterpart/{token}` shows it."
+    ),
     responses={200: {"description": "The promise after the move"}, **problem_responses(404, 409, 412)},
 )
 def counterpart_move(
@@ -319,9 +339,14 @@ def counterpart_move(
     payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:
-        updated, role, version = log.counterpart_move(
-            token, payload, utc_now(), if_match=if_match, check_version=check_if_match
-        )
+        with current_on_stale(
+            lambda: log.promise_for_token(token, utc_now()),
+            lambda found: _counterpart_response(found[0], found[1], int(found[0]["version"])),
+            CounterpartPromise,
+        ):
+            updated, role, version = log.counterpart_move(
+                token, payload, utc_now(), if_match=if_match, check_version=check_if_match
+            )
         metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
         return _counterpart_response(updated, role, version)
 

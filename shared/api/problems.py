@@ -17,13 +17,14 @@ from shared.domain.errors import (
     FieldError,
     Forbidden,
     Gone,
+    IdConflict,
     InvalidInput,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     ServiceUnavailable,
 )
-from shared.models.common import Problem
+from shared.models.common import Problem, StaleProblem
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://career-journey.app/problems/"
@@ -70,13 +71,15 @@ def problem(
     instance: str | None = None,
     headers: Mapping[str, str] | None = None,
     extensions: Mapping[str, Any] | None = None,
+    type_slug: str | None = None,
 ) -> Response[str]:
     """A problem+json response; `detail` is ours, never the client's input.
 
-    Lists the first `MAX_LISTED_ERRORS` errors, and their number as `errorCount`.
+    Lists the first `MAX_LISTED_ERRORS` errors, and their number as `errorCount`. `type_slug`
+    names a more specific problem type than the status's own (e.g. `id-conflict`).
     """
     body: dict[str, Any] = {
-        "type": TYPE_BASE + _SLUG.get(status, str(status)),
+        "type": TYPE_BASE + (type_slug or _SLUG.get(status, str(status))),
         "title": HTTPStatus(status).phrase,
         "status": status,
     }
@@ -112,9 +115,17 @@ def from_domain_error(error: DomainError, instance: str | None = None) -> Respon
         headers["Retry-After"] = str(error.retry_after_seconds)
     if isinstance(error, AccountErased):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if isinstance(error, PreconditionFailed) and error.extensions:
+        headers["ETag"] = str(error.etag)  # the current version's, as in the body's `etag`
     errors = error.errors if isinstance(error, InvalidInput) else ()
     return problem(
-        status, error.detail, errors=errors, instance=instance, headers=headers, extensions=error.extensions
+        status,
+        error.detail,
+        errors=errors,
+        instance=instance,
+        headers=headers,
+        extensions=error.extensions,
+        type_slug=IdConflict.problem_type if isinstance(error, IdConflict) else None,
     )
 
 
@@ -134,11 +145,12 @@ def field_errors(raw_errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 
 
 def problem_responses(*statuses: int) -> dict[int, Any]:
-    """OpenAPI `responses` entries for the given problem statuses (for route decorators)."""
+    """OpenAPI `responses` entries for the given problem statuses (for route decorators); a 412's
+    problem is a `StaleProblem`, which carries the resource as it is now."""
     return {
         status: {
             "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_JSON: {"model": Problem}},
+            "content": {PROBLEM_JSON: {"model": StaleProblem if status == 412 else Problem}},
         }
         for status in statuses
     }

@@ -39,7 +39,44 @@ class Conflict(DomainError):
 
 
 class PreconditionFailed(DomainError):
-    """`If-Match` named a version that is no longer current."""
+    """`If-Match` named a version that is no longer current.
+
+    So that the app can merge without another round trip, the problem carries the resource as
+    it is now (`current`, exactly what its GET answers) and its ETag (`etag`), set by the route
+    (`shared.api.etag.current_on_stale`). `found` is what the failed check read, when the code
+    that raised had it at hand (a route renders it instead of reading again); None after a
+    write's version condition failed, when the route reads the resource again.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        found: object = None,
+        current: dict[str, object] | None = None,
+        etag: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.found = found
+        self.current = current
+        self.etag = etag
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """`current` and `etag` when the resource still exists."""
+        if self.current is None or self.etag is None:
+            return {}
+        return {"current": self.current, "etag": self.etag}
+
+
+class IdConflict(Conflict):
+    """An id the app supplied for a new thing (an offline write's) names something else: a write
+    with another body, or someone else's. Never tells what or whose (409, type `id-conflict`)."""
+
+    problem_type = "id-conflict"
+
+    def __init__(self, detail: str = "This id was used for another write; make a new one.") -> None:
+        super().__init__(detail)
 
 
 class Gone(DomainError):

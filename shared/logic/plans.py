@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 from shared.domain import practice as practice_rules
 from shared.domain.cares import counter_deltas, plan_item_counts, plan_item_link_status
-from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from shared.domain.errors import Conflict, FieldError, IdConflict, InvalidInput, NotFound
 from shared.domain.ids import new_id, new_ids
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.plan_templates import find_template
+from shared.domain.replay import request_hash
 from shared.domain.timeutil import to_rfc3339
 from shared.store import care_links, facts, keys
 from shared.store import plans as store
@@ -140,15 +141,51 @@ def _diff(
 
 
 def add_item(user_id: str, plan_id: str, item: Mapping[str, Any], now: datetime) -> Changed:
-    """A new item at the end of the plan; it counts for the cares the plan serves."""
+    """A new item at the end of the plan; it counts for the cares the plan serves.
+
+    With `itemId` (a ULID the app made offline; items sort by id, so it takes its place by the
+    time it was made) a replay of the same write answers as the first time, with the item as it
+    is now: the plan's read holds its items, so that costs nothing; a replay racing its first
+    write is told apart by one GetItem after the Put's condition failed. The id of another
+    write is an IdConflict. Ids are the plan's: the same id in another plan is another item.
+    """
     found = read_plan(user_id, plan_id)
+    item_id = item.get("itemId")
+    hashed = request_hash(user_id, item, "itemId") if item_id is not None else None
+    if item_id is not None and hashed is not None:
+        sk = keys.plan_item_sk(plan_id, str(item_id))
+        existing = found.item(str(item_id))
+        if existing is not None:
+            return _replayed_item(existing, found.versions[sk], found.request_hashes.get(sk), hashed)
     at = to_rfc3339(now)
-    made = {"status": "todo", "progress": 0, **item, "itemId": new_id(), "createdAt": at, "updatedAt": at}
+    fields = {k: v for k, v in item.items() if k != "itemId"}
+    made = {
+        "status": "todo",
+        "progress": 0,
+        **fields,
+        "itemId": str(item_id) if item_id is not None else new_id(),
+        "createdAt": at,
+        "updatedAt": at,
+    }
     counts = plan_item_counts([str(made["status"])])
     cares = care_links.count_for_cares(user_id, found.plan.get("careIds", []), counts, at)
     sk = keys.plan_item_sk(plan_id, made["itemId"])
-    store.add_child(user_id, plan_id, sk, "plan-item", made, at, [("cares", cares)])
+    try:
+        store.add_child(user_id, plan_id, sk, "plan-item", made, at, [("cares", cares)], request_hash=hashed)
+    except store.ChildIdTaken:
+        got = store.get_item(user_id, plan_id, str(made["itemId"])) if hashed is not None else None
+        if got is None or hashed is None:
+            raise
+        return _replayed_item(*got, hashed)
     return Changed(made, 1)
+
+
+def _replayed_item(item: dict[str, Any], version: int, kept: str | None, hashed: str) -> Changed:
+    """A replay of an item's create answers with the item as it is now; another write's id is a
+    409 (`IdConflict`)."""
+    if kept != hashed:
+        raise IdConflict()
+    return Changed(item, version)
 
 
 def add_obstacle(user_id: str, plan_id: str, obstacle: Mapping[str, Any], now: datetime) -> Changed:
@@ -259,7 +296,7 @@ def patch_child(
     *,
     obstacle: bool,
     if_match: str | None,
-    check_version: Callable[[str | None, int], None],
+    check_version: Callable[[str | None, int, Any], None],
     validate: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Changed:
     """Merge-patch an item or an obstacle; `validate` checks the merged document as a whole."""
@@ -290,7 +327,7 @@ def _patch_child_once(
     *,
     obstacle: bool,
     if_match: str | None,
-    check_version: Callable[[str | None, int], None],
+    check_version: Callable[[str | None, int, Any], None],
     validate: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Changed:
     found = read_plan(user_id, plan_id)
@@ -299,7 +336,7 @@ def _patch_child_once(
         raise NotFound("No such obstacle in this plan." if obstacle else "No such item in this plan.")
     sk = keys.plan_obstacle_sk(plan_id, child_id) if obstacle else keys.plan_item_sk(plan_id, child_id)
     version = found.versions[sk]
-    check_version(if_match, version)
+    check_version(if_match, version, found)
     fixed = ("itemId", "obstacleId", "createdAt", "lastDoneAt")
     fields = tuple(f for f in (store.OBSTACLE_FIELDS if obstacle else store.ITEM_FIELDS) if f not in fixed)
     editable = {k: v for k, v in current.items() if k in fields and k != "updatedAt"}
@@ -323,7 +360,7 @@ def delete_item(
     now: datetime,
     *,
     if_match: str | None,
-    check_version: Callable[[str | None, int], None],
+    check_version: Callable[[str | None, int, Any], None],
 ) -> None:
     """Remove an item (and its reminder) from the plan, and its count from the plan's cares."""
     for _ in range(_ATTEMPTS):
@@ -332,7 +369,7 @@ def delete_item(
         if item is None:
             raise NotFound("No such item in this plan.")
         sk = keys.plan_item_sk(plan_id, item_id)
-        check_version(if_match, found.versions[sk])
+        check_version(if_match, found.versions[sk], found)
         at = to_rfc3339(now)
         counts = plan_item_counts([str(item.get("status", "todo"))], -1)
         cares = care_links.count_for_cares(user_id, found.plan.get("careIds", []), counts, at)
@@ -360,14 +397,14 @@ def patch_plan(
     now: datetime,
     *,
     if_match: str | None,
-    check_version: Callable[[str | None, int], None],
+    check_version: Callable[[str | None, int, Any], None],
     validate: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> tuple[dict[str, Any], int]:
     """Merge-patch the plan's own fields; answers the plan (with its items and obstacles) and its
     new version. A new title reaches the plan's reminder (what its push says) in the same write."""
     for _ in range(_ATTEMPTS):
         found = read_plan(user_id, plan_id)
-        check_version(if_match, found.version)
+        check_version(if_match, found.version, found)
         own = ("title", "transition", "careIds", "targetDate")
         editable = {k: found.plan[k] for k in own if k in found.plan}
         validated = validate(apply_merge_patch(editable, dict(patch)))

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from shared.domain import journey as journey_rules
 from shared.domain import nudges as nudge_rules
 from shared.domain.cares import LinkKind, LinkStatus
-from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+from shared.domain.errors import Conflict, FieldError, IdConflict, InvalidInput, NotFound, PreconditionFailed
 from shared.domain.ids import new_id
 from shared.domain.promises import (
     OPENINGS,
@@ -37,6 +37,7 @@ from shared.domain.promises import (
     next_state,
     waiting_on,
 )
+from shared.domain.replay import REFUSALS, request_hash
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
 from shared.store import blocks, care_links, facts, nudges, profiles
 from shared.store import keys as store_keys
@@ -221,8 +222,30 @@ class Opened:
 def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Opened:
     """Open a promise (a request, an offer, or a self-logged promise) with its first move.
 
-    `request` is the validated `PromiseInput` as camelCase JSON.
+    `request` is the validated `PromiseInput` as camelCase JSON. With `promiseId` (a ULID the
+    app made offline) a replay of the same write answers as the first time, with the promise as
+    it is now; the id of another write, or of someone else's promise, is an IdConflict. A
+    replay is told apart only when the write is refused (its promise exists: the Put's
+    condition fails; or a rule refuses it now, e.g. its due time has passed): one GetItem then.
     """
+    promise_id = request.get("promiseId")
+    if promise_id is None:
+        return _open(user_id, request, now, new_id(), None)
+    hashed = request_hash(user_id, request, "promiseId")
+    try:
+        return _open(user_id, request, now, str(promise_id), hashed)
+    except REFUSALS:
+        stored, kept = store.get_promise_and_hash(str(promise_id))
+        if stored is None:
+            raise
+        if kept != hashed or my_role(stored, user_id) is None:
+            raise IdConflict() from None  # never tell whose, or what
+        return Opened(promise_view(stored, user_id), int(stored["version"]))
+
+
+def _open(
+    user_id: str, request: Mapping[str, Any], now: datetime, promise_id: str, hashed: str | None
+) -> Opened:
     counterpart = request["counterpart"]
     handle = counterpart.get("handle")
     due = parse_rfc3339(request["dueAt"])
@@ -245,7 +268,6 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
         else {"kind": "outside", "name": counterpart["name"], "email": counterpart.get("email")}
     )
     my = rule.role
-    promise_id = new_id()
     due_at = to_rfc3339(due)
     promise: dict[str, Any] = {
         "promiseId": promise_id,
@@ -278,7 +300,7 @@ def open_promise(user_id: str, request: Mapping[str, Any], now: datetime) -> Ope
     }
     owner = _owner(promise)
     tx = Transaction()
-    tx.add("promise", [store.new_promise(promise, owner)])
+    tx.add("promise", [store.new_promise(promise, owner, hashed)])
     tx.add("move", [store.new_move(promise_id, move, promise["participants"], owner)])
     for role, side in _user_sides(promise):
         tx.add("membership", [store.new_membership(side, summary_for(promise, role))])
@@ -404,6 +426,9 @@ def read_promise(user_id: str, promise_id: str) -> dict[str, Any]:
     return promise
 
 
+CheckVersion = Callable[[str | None, int, Any], None]  # (If-Match, version read, what was read)
+
+
 def make_move(
     user_id: str,
     promise_id: str,
@@ -411,22 +436,59 @@ def make_move(
     now: datetime,
     *,
     if_match: str | None,
-    check_version: Callable[[str | None, int], None],
+    check_version: CheckVersion,
 ) -> tuple[dict[str, Any], int]:
     """Append one move by me; answers the promise as I now see it and its version.
 
     An act my role may not make in this state is an IllegalMove (409 listing `allowedActs`).
+    With `moveId` (a ULID the app made) a replay answers with the promise as it is now, even
+    when later moves have made the act illegal or the `If-Match` stale (`_replayable`).
     """
     promise = read_promise(user_id, promise_id)
-    version = int(promise["version"])
-    check_version(if_match, version)
     role = my_role(promise, user_id)
     assert role is not None  # read_promise checked it
-    act = Act(move["act"])
-    before = State(promise["state"])
-    after = next_state(before, role, act)
-    _check_terms(act, move, promise, now)
-    return _append(promise, role, act, user_id, move, before, after, now, if_match)
+
+    def append() -> tuple[dict[str, Any], int]:
+        version = int(promise["version"])
+        check_version(if_match, version, promise)
+        act = Act(move["act"])
+        before = State(promise["state"])
+        after = next_state(before, role, act)
+        _check_terms(act, move, promise, now)
+        return _append(promise, role, act, user_id, move, before, after, now, if_match, actor=user_id)
+
+    return _replayable(promise_id, move, user_id, append)
+
+
+def _actor(actor_id: str, role: Role) -> str:
+    """Who makes a move, for telling replays apart: the app user, or the outside side (a link's
+    holder or a partner's coach; the promise has one)."""
+    return actor_id or f"outside:{role.value}"
+
+
+def _replayable(
+    promise_id: str,
+    move: Mapping[str, Any],
+    actor: str,
+    append: Callable[[], tuple[dict[str, Any], int]],
+) -> tuple[dict[str, Any], int]:
+    """Run `append`; when it is refused and the move carries the app's `moveId`, one read (the
+    id's lookup and the promise, one BatchGetItem) tells a replay (answered with the promise
+    as it is now and its version), another write's id (IdConflict) and a new move (the
+    refusal stands) apart. A first write costs nothing more: its lookup is a Put in its
+    transaction."""
+    move_id = move.get("moveId")
+    try:
+        return append()
+    except REFUSALS:
+        if move_id is None:
+            raise
+        kept, current = store.move_replay(promise_id, str(move_id))
+        if kept is None or current is None:
+            raise
+        if kept != request_hash(actor, move, "moveId"):
+            raise IdConflict() from None
+        return current, int(current["version"])
 
 
 def _check_terms(act: Act, move: Mapping[str, Any], promise: Mapping[str, Any], now: datetime) -> None:
@@ -479,6 +541,8 @@ def _append(
     after: State,
     now: datetime,
     if_match: str | None,
+    *,
+    actor: str,
 ) -> tuple[dict[str, Any], int]:
     at = to_rfc3339(now)
     version = int(promise["version"])
@@ -511,6 +575,9 @@ def _append(
     tx = Transaction()
     tx.add("promise", [store.promise_update(promise["promiseId"], version, changes)])
     tx.add("move", [store.new_move(promise["promiseId"], record, list(promise["participants"]), owner)])
+    if move.get("moveId") is not None:
+        hashed = request_hash(actor, move, "moveId")
+        tx.add("move-id", [store.move_id_put(promise["promiseId"], str(move["moveId"]), seq, hashed)])
     for side_role, side in _user_sides(updated):
         tx.add("membership", [store.membership_update(side, summary_for(updated, side_role))])
         if care_ids_of(updated, side_role):
@@ -694,16 +761,20 @@ def counterpart_move(
     now: datetime,
     *,
     if_match: str | None,
-    check_version: Callable[[str | None, int], None],
+    check_version: CheckVersion,
 ) -> tuple[dict[str, Any], Role, int]:
-    """A move by the outside side, through their link."""
+    """A move by the outside side, through their link (a replay of a `moveId` as `make_move`)."""
     promise, role = promise_for_token(token, now)
-    check_version(if_match, int(promise["version"]))
-    act = Act(move["act"])
-    before = State(promise["state"])
-    after = next_state(before, role, act)
-    _check_terms(act, move, promise, now)
-    updated, version = _append(promise, role, act, "", move, before, after, now, if_match)
+
+    def append() -> tuple[dict[str, Any], int]:
+        check_version(if_match, int(promise["version"]), (promise, role))
+        act = Act(move["act"])
+        before = State(promise["state"])
+        after = next_state(before, role, act)
+        _check_terms(act, move, promise, now)
+        return _append(promise, role, act, "", move, before, after, now, if_match, actor=_actor("", role))
+
+    updated, version = _replayable(str(promise["promiseId"]), move, _actor("", role), append)
     return updated, role, version
 
 
@@ -798,15 +869,26 @@ def open_for_partner(
 
 
 def partner_move(
-    promise: dict[str, Any], move: Mapping[str, Any], now: datetime, *, if_match: str | None
+    promise: dict[str, Any],
+    move: Mapping[str, Any],
+    now: datetime,
+    *,
+    if_match: str | None,
+    check_version: CheckVersion,
 ) -> tuple[dict[str, Any], int]:
-    """A move by the coach, the outside customer of a promise a partner's request opened (the
-    caller checked `If-Match` against the version read)."""
-    act = Act(move["act"])
-    before = State(promise["state"])
-    after = next_state(before, Role.customer, act)
-    _check_terms(act, move, promise, now)
-    return _append(promise, Role.customer, act, "", move, before, after, now, if_match)
+    """A move by the coach, the outside customer of a promise a partner's request opened (a
+    replay of a `moveId` as `make_move`)."""
+    actor = _actor("", Role.customer)
+
+    def append() -> tuple[dict[str, Any], int]:
+        check_version(if_match, int(promise["version"]), promise)
+        act = Act(move["act"])
+        before = State(promise["state"])
+        after = next_state(before, Role.customer, act)
+        _check_terms(act, move, promise, now)
+        return _append(promise, Role.customer, act, "", move, before, after, now, if_match, actor=actor)
+
+    return _replayable(str(promise["promiseId"]), move, actor, append)
 
 
 def partner_assess(promise: dict[str, Any], assessment: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -1007,6 +1089,8 @@ def _anonymise(
                 removes += ["assessment.enabled", "assessment.evidence"]
             if (item.get("counterpartLink") or {}).get("createdBy") == user_id:
                 removes.append("counterpartLink")
+            if item.get("requestHash") is not None:
+                removes.append("requestHash")  # of the write that opened it, perhaps theirs
             store.update_item(
                 pk,
                 sk,

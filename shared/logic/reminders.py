@@ -68,7 +68,7 @@ def set_reminder(
     now: datetime,
     *,
     if_match: str | None,
-    check_version: Callable[[str | None, int | None], None],
+    check_version: Callable[[str | None, int | None, Any], None],
 ) -> tuple[dict[str, Any], int, bool]:
     """Create or replace the reminder of a plan or an item; answers (its view, version, new?).
 
@@ -95,7 +95,7 @@ def _set_reminder_once(
     now: datetime,
     *,
     if_match: str | None,
-    check_version: Callable[[str | None, int | None], None],
+    check_version: Callable[[str | None, int | None, Any], None],
 ) -> tuple[dict[str, Any], int, bool]:
     sk = keys.plan_reminder_sk(plan_id, item_id)
     found = store.read_plan(user_id, plan_id)
@@ -104,7 +104,7 @@ def _set_reminder_once(
         raise NotFound("No such plan or item.")
     # The plan's Query read its reminders too.
     current = (found.reminders[sk], found.versions[sk]) if sk in found.reminders else None
-    check_version(if_match, current[1] if current else None)
+    check_version(if_match, current[1] if current else None, found)
     if current is None and found.child_count >= store.MAX_CHILDREN:
         raise Conflict(f"A plan holds at most {store.MAX_CHILDREN} items, obstacles and reminders.")
     zone_name = _zone_for(user_id, request)

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.models.common import ApiModel, MultiLineText, SingleLineText
+from shared.models.common import ApiModel, AppMadeId, MultiLineText, SingleLineText, client_id_field
 
 MAX_ANSWER_CHARS = 4000
 MAX_ANSWERS = 20
@@ -68,6 +68,7 @@ class Reflection(ApiModel):
 class CareInput(ApiModel):
     """`POST /v1/me/cares`: something I care about."""
 
+    care_id: AppMadeId | None = client_id_field()
     statement: Statement
     domain: CareDomain
     value_for_others: LongText | None = None

@@ -3,7 +3,15 @@
 import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -141,6 +149,31 @@ class Problem(ApiModel):
         default=None, description="On a 409 for a move: the acts my role may make in this state"
     )
 
+
+class StaleProblem(Problem):
+    """A 412: `If-Match` named an older version. While the resource exists the problem carries it
+    as it is now (`current`, what its GET answers) and its ETag (`etag`, also the response's `ETag`
+    header), so the app can merge without reading it again."""
+
+    current: dict[str, Any] | None = Field(
+        default=None,
+        description="The resource as it is now: exactly what its GET answers (camelCase JSON)",
+    )
+    etag: str | None = Field(default=None, description='The current strong ETag, e.g. ""v4""')
+
+
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+CLIENT_ID_DESCRIPTION = "optional: a ULID the app made, so that replaying a queued offline write is safe"
+
+
+def client_id_field(extra: str = "") -> Any:
+    """The field of an id the app may supply when it creates something (a ULID: 26 characters of
+    Crockford base32, upper case). A replay (same id, body and person) answers as the first
+    time and changes nothing; the same id with another body is a 409 `id-conflict`."""
+    return Field(default=None, description=CLIENT_ID_DESCRIPTION + extra)
+
+
+AppMadeId = Annotated[str, StringConstraints(min_length=26, max_length=26, pattern=ULID_PATTERN)]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -34,7 +34,7 @@ class CareLink(ApiModel):
 
 _CARE_LINK_FIELDS = ("careId", "kind", "targetId", "status", "linkedAt", "movedAt")
 # A reminder's own fields; the due index's keys and its copies of the plan's are not exported.
-_REMINDER_FIELDS = (
+REMINDER_FIELDS = (
     "planId",
     "itemId",
     "rrule",
@@ -98,7 +98,8 @@ class AccountExport(ApiModel):
         rest = dict(grouped)
         profiles = rest.pop("profile", [])
         device_items = rest.pop("device", [])
-        care_map_only = {*COUNTER_FIELDS, "lastActivityAt"}
+        # `requestHash` tells a replay of an offline create apart (`shared.domain.replay`).
+        care_map_only = {*COUNTER_FIELDS, "lastActivityAt", "requestHash"}
         return cls(
             user_id=user_id,
             exported_at=exported_at,
@@ -120,7 +121,7 @@ class AccountExport(ApiModel):
             blocks=[Block.model_validate(b) for b in blocks],
             plans=[Plan.model_validate(p) for p in plans],
             reminders=[
-                ReminderExport.model_validate({k: v for k, v in r.items() if k in _REMINDER_FIELDS})
+                ReminderExport.model_validate({k: v for k, v in r.items() if k in REMINDER_FIELDS})
                 for r in rest.pop("plan-reminder", [])
             ],
             other=rest,

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
 from shared.domain import recurrence
 from shared.domain.plan_templates import DETAIL_MAX, TITLE_MAX
-from shared.models.common import ApiModel, MultiLineText, SingleLineText
+from shared.models.common import ApiModel, AppMadeId, MultiLineText, SingleLineText, client_id_field
 from shared.models.profile import TimeZoneName
 
 Level = Literal["expert", "team_lead", "manager", "executive", "leader"]
@@ -84,6 +84,14 @@ class PlanItemInput(ApiModel):
     due_date: date | None = None
     progress: Annotated[int, Field(ge=0, le=100, description="Percent done")] = 0
     reflection: Reflection | None = None
+
+
+class NewPlanItemInput(PlanItemInput):
+    """`POST /v1/me/plans/{planId}/items`: an item to add at its place in the plan."""
+
+    item_id: AppMadeId | None = client_id_field(
+        "; items sort by id, so an item made offline takes its place by the time the app made it"
+    )
 
 
 class PlanInput(ApiModel):

@@ -5,7 +5,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
-from shared.models.common import SINGLE_LINE, ApiModel, MultiLineText, SingleLineText
+from shared.models.common import (
+    SINGLE_LINE,
+    ApiModel,
+    AppMadeId,
+    MultiLineText,
+    SingleLineText,
+    client_id_field,
+)
 
 Text = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
 What = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=500)]]
@@ -89,6 +96,7 @@ class PromiseSize(ApiModel):
 class PromiseInput(ApiModel):
     """`POST /v1/me/promises`: open a promise (a request, an offer, or one already made)."""
 
+    promise_id: AppMadeId | None = client_id_field()
     opening: Opening
     counterpart: AppUserCounterpart | OutsideCounterpart
     what: What
@@ -104,6 +112,9 @@ class PromiseInput(ApiModel):
 class MoveInput(ApiModel):
     """`POST /v1/me/promises/{promiseId}/moves`: one act; a counter may revise the conditions."""
 
+    move_id: AppMadeId | None = client_id_field(
+        "; a replay answers with the promise as it is now, even after later moves"
+    )
     act: ApiAct
     note: Text | None = None
     conditions: Conditions | None = None

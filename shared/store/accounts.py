@@ -110,7 +110,7 @@ def find_items(user_id: str) -> AccountItems:
     own = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk",
-        "ProjectionExpression": "PK, SK, endpointArn, #handle",
+        "ProjectionExpression": "PK, SK, endpointArn, #handle, feedId",
         "ExpressionAttributeNames": {"#handle": "handle"},
         "ExpressionAttributeValues": {":pk": {"S": keys.user_pk(user_id)}},
         "ConsistentRead": True,
@@ -130,6 +130,9 @@ def find_items(user_id: str) -> AccountItems:
             # Named from the profile too: the index is eventually consistent, and a handle taken
             # a moment before the erasure may not be in it yet.
             found.keys.append(key(keys.handle_pk(raw["handle"]["S"]), keys.HANDLE_SK))
+        if raw["SK"]["S"] == keys.CALENDAR_FEED_SK and "feedId" in raw:
+            # My calendar feed's lookup, named from my pointer for the same reason.
+            found.keys.append(key(keys.calendar_feed_pk(raw["feedId"]["S"]), keys.CALENDAR_FEED_SK))
     return found
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.cares import COUNTER_FIELDS
-from shared.domain.errors import Conflict, FieldError, InvalidInput
+from shared.domain.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
 from shared.store import keys, reflections
 from shared.store.table import (
     deserialize,
@@ -42,7 +42,7 @@ PUBLIC_FIELDS = (
     "archivedAt",
 )
 MAP_FIELDS = (*COUNTER_FIELDS, "lastActivityAt")
-_REVISION_FIELDS = ("careId", "revision", "action", "changedAt", "changedBy", "changes")
+REVISION_FIELDS = ("careId", "revision", "action", "changedAt", "changedBy", "changes")
 
 
 def public(item: dict[str, Any]) -> dict[str, Any]:
@@ -100,12 +100,27 @@ def load_cares(user_id: str) -> CareSet:
 
 def get_care(user_id: str, care_id: str) -> dict[str, Any] | None:
     """GetItem USER#<sub> / CARE#<id>; None when absent or not mine."""
+    found = find_care(user_id, care_id, consistent=False)
+    return public(found) if found is not None else None
+
+
+def find_care(user_id: str, care_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
+    """GetItem USER#<sub> / CARE#<id>: the stored care (with its `requestHash`, never shown), or
+    None. Consistent by default: a replay of a create is told apart on it."""
     with throttling_as_unavailable():
         response = dynamodb().get_item(
-            TableName=table_name(), Key=key(keys.user_pk(user_id), keys.care_sk(care_id))
+            TableName=table_name(),
+            Key=key(keys.user_pk(user_id), keys.care_sk(care_id)),
+            ConsistentRead=consistent,
         )
     item = deserialize(response.get("Item", {}))
-    return public(item) if item.get("entity") == "care" else None
+    if item.get("entity") != "care":
+        return None
+    return {k: v for k, v in item.items() if k not in ("PK", "SK", "entity")}
+
+
+class CareIdTaken(Conflict):
+    """The new care's id exists already (a replay of its create, or another write's id)."""
 
 
 @dataclass
@@ -121,6 +136,7 @@ class CareWrite:
     fields: dict[str, Any]
     revision: dict[str, Any]
     remove: tuple[str, ...] = field(default=())
+    request_hash: str | None = None  # a new care with an id the app made (`shared.domain.replay`)
 
 
 def save_cares(
@@ -129,12 +145,15 @@ def save_cares(
     *,
     ranking_version: int | None = None,
     source_reflection_id: str | None = None,
+    if_match_on: str | None = None,
 ) -> None:
     """One transaction: every care write, its revision, the ranking version, the reflection check.
 
     `ranking_version` (what was read) is bumped when given: pass it whenever ranks change.
-    A reflection that is not mine is a 422 on `sourceReflectionId`; anything that changed since
-    the read is a 409 (read again and retry).
+    A reflection that is not mine is a 422 on `sourceReflectionId`; a new care whose id exists
+    is CareIdTaken; the care `if_match_on` names (the one a request's `If-Match` was checked
+    on) changed since the read is a 412; anything else that changed since the read is a 409
+    (read again and retry).
     """
     pk = keys.user_pk(user_id)
     transaction = Transaction()
@@ -148,9 +167,12 @@ def save_cares(
                 **write.fields,
                 "revision": 1,
             }
-            transaction.add("cares", [new_item_put(item)])
+            if write.request_hash is not None:
+                item["requestHash"] = write.request_hash
+            transaction.add("new-care", [new_item_put(item)])
         else:
-            transaction.add("cares", [{"Update": _care_update(pk, write, next_revision)}])
+            label = "if-match" if write.care_id == if_match_on else "cares"
+            transaction.add(label, [{"Update": _care_update(pk, write, next_revision)}])
         revision = {
             "PK": pk,
             "SK": keys.care_revision_sk(write.care_id, next_revision),
@@ -173,6 +195,10 @@ def save_cares(
                 "The source reflection is not one of yours.",
                 [FieldError("body", "sourceReflectionId", "not_found", "must be one of your reflections")],
             ) from error
+        if error.failed_on("new-care"):
+            raise CareIdTaken("A care with this id exists already.") from error
+        if error.failed_on("if-match"):
+            raise PreconditionFailed("The care changed since you read it; read it again.") from error
         raise Conflict("Your cares changed meanwhile; read them again and retry.") from error
 
 
@@ -225,4 +251,4 @@ def list_revisions(
     items, last = query_prefix(
         keys.user_pk(user_id), f"{keys.CARE_REVISION_PREFIX}{care_id}#", limit=limit, start=start
     )
-    return [{k: i[k] for k in _REVISION_FIELDS if k in i} for i in items], last
+    return [{k: i[k] for k in REVISION_FIELDS if k in i} for i in items], last

@@ -97,6 +97,14 @@ def promise_pk(promise_id: str) -> str:
     return f"PROMISE#{promise_id}"
 
 
+MOVE_ID_PREFIX = "MOVEID#"
+
+
+def move_id_sk(move_id: str) -> str:
+    """The lookup of a move by the id the app gave it (`shared.domain.replay`)."""
+    return f"{MOVE_ID_PREFIX}{move_id}"
+
+
 def move_sk(seq: int) -> str:
     """One move of a promise's log; zero-padded so that the log sorts in order."""
     return f"{MOVE_PREFIX}{seq:05d}"
@@ -207,3 +215,14 @@ def due_shard(pk: str, sk: str) -> str:
     """The due index's partition for one reminder: a stable hash of its key."""
     digest = hashlib.sha256(f"{pk}|{sk}".encode()).digest()
     return f"DUE#{int.from_bytes(digest[:4], 'big') % DUE_SHARDS:02d}"
+
+
+# The secret calendar feed: my pointer to it (in my partition, erased with it) and its lookup by
+# the feed's id (the token's public half), which carries `owner` for erasure. Neither has
+# `entity`: nothing of them is exported or synced.
+CALENDAR_FEED_SK = "CALFEED"
+
+
+def calendar_feed_pk(feed_id: str) -> str:
+    """The lookup of a calendar feed by its id: what a feed request reads (one GetItem)."""
+    return f"CALFEED#{feed_id}"

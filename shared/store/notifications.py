@@ -18,11 +18,12 @@ from shared.store.table import (
     query_prefix,
 )
 
-_PUBLIC = ("notificationId", "kind", "title", "body", "data", "createdAt", "readAt")
+PUBLIC_FIELDS = ("notificationId", "kind", "title", "body", "data", "createdAt", "readAt")
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: item[k] for k in _PUBLIC if k in item}
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored inbox item that the API shows."""
+    return {k: item[k] for k in PUBLIC_FIELDS if k in item}
 
 
 def inbox_put(
@@ -61,4 +62,4 @@ def list_notifications(
     items, last = query_prefix(
         keys.user_pk(user_id), keys.NOTIFICATION_PREFIX, limit=limit, start=start, newest_first=True
     )
-    return [_public(i) for i in items], last
+    return [public(i) for i in items], last

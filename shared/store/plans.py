@@ -152,6 +152,7 @@ class StoredPlan:
     keys: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)  # child SK -> its version (its ETag)
     reminders: dict[str, dict[str, Any]] = field(default_factory=dict)  # SK -> the plan's or an item's
+    request_hashes: dict[str, str] = field(default_factory=dict)  # child SK -> its create's, if app-made
     last_done_at: str | None = None  # when an item of the plan was last done or practised
     child_count: int = 0  # items, obstacles and reminders (at most MAX_CHILDREN)
 
@@ -197,6 +198,8 @@ def read_plan(user_id: str, plan_id: str) -> StoredPlan | None:
     for item in raw:
         found.keys.append(key(str(item["PK"]), str(item["SK"])))
         found.versions[str(item["SK"])] = int(item.get("version", 1))
+        if item.get("requestHash"):
+            found.request_hashes[str(item["SK"])] = str(item["requestHash"])
         if item.get("entity") == "plan-item":
             found.items.append({k: item[k] for k in ITEM_FIELDS if k in item})
         elif item.get("entity") == "plan-obstacle":
@@ -279,11 +282,17 @@ def _plan_touch(user_id: str, plan_id: str, children: int, at: str, *, done: boo
     return {"Update": update}
 
 
+class ChildIdTaken(Conflict):
+    """A new child's id exists already (a replay of its create, or another write's id)."""
+
+
 def _commit(tx: Transaction, user_id: str) -> None:
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
+        if error.failed_on("new-child"):
+            raise ChildIdTaken("Something with this id exists already.") from error
         if error.failed_on("plan"):
             raise Conflict(
                 f"The plan is gone, or holds {MAX_CHILDREN} items and obstacles already."
@@ -296,17 +305,48 @@ def _commit(tx: Transaction, user_id: str) -> None:
 
 
 def add_child(
-    user_id: str, plan_id: str, sk: str, entity: str, child: dict[str, Any], at: str, extra: Extra = ()
+    user_id: str,
+    plan_id: str,
+    sk: str,
+    entity: str,
+    child: dict[str, Any],
+    at: str,
+    extra: Extra = (),
+    *,
+    request_hash: str | None = None,
 ) -> None:
     """Put a new item or obstacle under the plan, in one transaction with the plan's version and
-    count (at most MAX_CHILDREN), what it carries along (`extra`) and my account check."""
+    count (at most MAX_CHILDREN), what it carries along (`extra`) and my account check.
+    `request_hash`: the app made the id (`shared.domain.replay`); ChildIdTaken when it exists."""
     tx = Transaction()
     item = {"PK": keys.user_pk(user_id), "SK": sk, "entity": entity, "planId": plan_id, "version": 1, **child}
-    tx.add("child", [new_item_put(item)])
+    if request_hash is not None:
+        item["requestHash"] = request_hash
+    tx.add("new-child", [new_item_put(item)])
     tx.add("plan", [_plan_touch(user_id, plan_id, +1, at)])
     for label, items in extra:
         tx.add(label, items)
     _commit(tx, user_id)
+
+
+def get_item(user_id: str, plan_id: str, item_id: str) -> tuple[dict[str, Any], int, str | None] | None:
+    """GetItem (consistent) of one item of my plan: (the item, its version, the `requestHash`
+    of its create when the app made its id), or None."""
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(),
+            Key=key(keys.user_pk(user_id), keys.plan_item_sk(plan_id, item_id)),
+            ConsistentRead=True,
+        )
+    item = deserialize(response.get("Item", {}))
+    if item.get("entity") != "plan-item":
+        return None
+    hashed = item.get("requestHash")
+    return (
+        {k: item[k] for k in ITEM_FIELDS if k in item},
+        int(item["version"]),
+        str(hashed) if hashed else None,
+    )
 
 
 def accept_suggestion(

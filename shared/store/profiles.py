@@ -22,7 +22,7 @@ from shared.store.transaction import Transaction, TransactionCancelled
 # it have seen the new one, and that a request sent to the old one cannot reach a stranger.
 HANDLE_HOLD = timedelta(days=30)
 
-_PUBLIC = (
+PUBLIC_FIELDS = (
     "displayName",
     "handle",
     "currentLevel",
@@ -55,7 +55,7 @@ def get_profile(user_id: str) -> StoredProfile | None:
     if "Item" not in response:
         return None
     item = deserialize(response["Item"])
-    return StoredProfile({k: item[k] for k in _PUBLIC if k in item}, int(item["version"]))
+    return StoredProfile({k: item[k] for k in PUBLIC_FIELDS if k in item}, int(item["version"]))
 
 
 def handle_owner(handle: str) -> str | None:
@@ -142,7 +142,7 @@ def save_profile(
             raise PreconditionFailed("The profile changed since it was read.") from error
         # TransactionConflict: another transaction touched the same items at the same moment.
         raise Conflict("The profile is being changed by another request; retry.") from error
-    return StoredProfile({k: item[k] for k in _PUBLIC if k in item}, version)
+    return StoredProfile({k: item[k] for k in PUBLIC_FIELDS if k in item}, version)
 
 
 def _reserve(user_id: str, handle: str, now: datetime) -> dict[str, Any]:

@@ -111,9 +111,12 @@ def _update(
 # --- items for transactions --------------------------------------------------------------------
 
 
-def new_promise(promise: Mapping[str, Any], owner: str | None) -> dict[str, Any]:
+def new_promise(
+    promise: Mapping[str, Any], owner: str | None, request_hash: str | None = None
+) -> dict[str, Any]:
     """Put the promise (a new id). `owner` is set when only one side is an app user, so that
-    account erasure finds it through the ByOwner index."""
+    account erasure finds it through the ByOwner index; `request_hash` when the app made the id
+    (`shared.domain.replay`: never shown)."""
     item = {
         "PK": keys.promise_pk(promise["promiseId"]),
         "SK": keys.PROMISE_SK,
@@ -122,6 +125,21 @@ def new_promise(promise: Mapping[str, Any], owner: str | None) -> dict[str, Any]
     }
     if owner:
         item["owner"] = owner
+    if request_hash is not None:
+        item["requestHash"] = request_hash
+    return new_item_put(item)
+
+
+def move_id_put(promise_id: str, move_id: str, seq: int, request_hash: str) -> dict[str, Any]:
+    """Put the lookup of a move by the id the app gave it: its sequence number and the hash of
+    the write (`shared.domain.replay`). No `entity` and nothing personal: export and lists pass
+    it by; it goes with the promise's partition."""
+    item = {
+        "PK": keys.promise_pk(promise_id),
+        "SK": keys.move_id_sk(move_id),
+        "seq": seq,
+        "requestHash": request_hash,
+    }
     return new_item_put(item)
 
 
@@ -238,6 +256,42 @@ def get_promise(promise_id: str) -> dict[str, Any] | None:
         return None
     item = deserialize(response["Item"])
     return {k: item[k] for k in PROMISE_FIELDS if k in item}
+
+
+def get_promise_and_hash(promise_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """GetItem PROMISE#<id> / PROMISE (consistent): the promise and the `requestHash` of the
+    write that opened it, if the app made its id (to tell a replay of that write apart)."""
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(), Key=key(keys.promise_pk(promise_id), keys.PROMISE_SK), ConsistentRead=True
+        )
+    if "Item" not in response:
+        return None, None
+    item = deserialize(response["Item"])
+    hashed = item.get("requestHash")
+    return {k: item[k] for k in PROMISE_FIELDS if k in item}, str(hashed) if hashed else None
+
+
+def move_replay(promise_id: str, move_id: str) -> tuple[str | None, dict[str, Any] | None]:
+    """One consistent BatchGetItem: the `requestHash` of the move the app named `move_id` (None
+    when there is none) and the promise as it is now."""
+    pk = keys.promise_pk(promise_id)
+    wanted = [key(pk, keys.move_id_sk(move_id)), key(pk, keys.PROMISE_SK)]
+    with throttling_as_unavailable():
+        response = dynamodb().batch_get_item(
+            RequestItems={table_name(): {"Keys": wanted, "ConsistentRead": True}}
+        )
+    if response.get("UnprocessedKeys"):
+        raise ServiceUnavailable("The database is busy; retry shortly.", retry_after_seconds=2)
+    hashed = None
+    promise = None
+    for raw in response.get("Responses", {}).get(table_name(), []):
+        item = deserialize(raw)
+        if item["SK"] == keys.PROMISE_SK:
+            promise = {k: item[k] for k in PROMISE_FIELDS if k in item}
+        else:
+            hashed = str(item["requestHash"])
+    return hashed, promise
 
 
 def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | None, dict[str, Any] | None]:

@@ -17,11 +17,12 @@ from shared.store.table import (
 )
 from shared.store.transaction import Transaction, TransactionCancelled
 
-_PUBLIC = ("reflectionId", "questionSetVersion", "answers", "createdAt")
+PUBLIC_FIELDS = ("reflectionId", "questionSetVersion", "answers", "createdAt")
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: item[k] for k in _PUBLIC if k in item}
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored reflection that the API shows."""
+    return {k: item[k] for k in PUBLIC_FIELDS if k in item}
 
 
 def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
         tx.commit()
     except TransactionCancelled as error:
         raise Conflict("The reflection could not be kept; retry.") from error
-    return _public(item)
+    return public(item)
 
 
 def get_reflection(user_id: str, reflection_id: str) -> dict[str, Any] | None:
@@ -49,7 +50,7 @@ def get_reflection(user_id: str, reflection_id: str) -> dict[str, Any] | None:
         response = dynamodb().get_item(
             TableName=table_name(), Key=key(keys.user_pk(user_id), keys.reflection_sk(reflection_id))
         )
-    return _public(deserialize(response["Item"])) if "Item" in response else None
+    return public(deserialize(response["Item"])) if "Item" in response else None
 
 
 def list_reflections(
@@ -59,7 +60,7 @@ def list_reflections(
     items, last = query_prefix(
         keys.user_pk(user_id), keys.REFLECTION_PREFIX, limit=limit, start=start, newest_first=True
     )
-    return [_public(i) for i in items], last
+    return [public(i) for i in items], last
 
 
 def reflection_exists_check(user_id: str, reflection_id: str) -> dict[str, Any]:

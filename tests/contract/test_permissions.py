@@ -99,7 +99,7 @@ def test_functions_fed_by_the_stream_may_read_this_tables_stream_and_no_other() 
         for mapping in TEMPLATE.resources_of_type("AWS::Lambda::EventSourceMapping").values()
         if mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["AppTable", "StreamArn"]}
     }
-    assert fed == {"NotifierFunction", "HandleFollowerFunction", "WebhookFanoutFunction"}
+    assert fed == {"NotifierFunction", "HandleFollowerFunction", "WebhookFanoutFunction", "ChangeLogFunction"}
     for function in fed:
         statements = _statements(_role_of(function)[1])
         stream = [s for s in statements if set(_as_list(s["Action"])) & set(STREAM_READS)]

@@ -29,7 +29,7 @@ def test_every_code_route_is_in_the_template_and_back() -> None:
         assert _code_routes(function.module) == in_template, function.logical_id
 
 
-def test_only_health_the_catch_all_and_counterpart_links_skip_the_authorizer() -> None:
+def test_only_health_the_catch_all_counterpart_links_and_calendar_feeds_skip_the_authorizer() -> None:
     public = {(r.method, r.path) for r in load().routes() if not r.auth}
     assert public == {
         ("GET", "/v1/health"),
@@ -37,6 +37,7 @@ def test_only_health_the_catch_all_and_counterpart_links_skip_the_authorizer() -
         ("GET", "/v1/counterpart/{token}"),
         ("POST", "/v1/counterpart/{token}/moves"),
         ("POST", "/v1/counterpart/{token}/assessment"),
+        ("GET", "/v1/calendar/{feedToken}"),
     }
 
 
