@@ -20,21 +20,19 @@ moto's own time is not the measure: it answers an index Query by walking the who
 Python (2 to 3 s per Query at 100,000 items), and before every TransactWriteItems it deep-copies
 the whole table, stream included, once per item of the transaction, to restore it on
 cancellation. With 1,000 reminders that copy alone makes the run's 100 firings take ~100 s
-instead of ~2 s; at 100,000 it would take hours. For the run only, that backup is swapped for
-one of the items the transaction names, put back if it is cancelled (see
-`_transactions_back_up_their_items`); the dispatcher's requests are unchanged.
+instead of ~2 s; at 100,000 it would take hours. So moto runs with `infra.local.moto_dynamodb`
+installed, as the local emulator does: a transaction backs up the items it names, not the
+tables; the dispatcher's requests are unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import importlib
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +45,7 @@ from bench.scenarios import Context, Report, Skip, Table, scenario
 from bench.scenarios.journey_reads import item_size
 from bench.scenarios.profile_requests import _environment, _quiet_stdout
 from bench.table import create_app_table
+from infra.local.moto_dynamodb import install as install_dynamodb_corrections
 from infra.local.template import load
 
 MODULE = "functions.dispatcher.app"
@@ -135,56 +134,6 @@ class RequestMeter:
 
 
 # ---------------------------------------------------------------- moto's transactions
-
-
-@contextlib.contextmanager
-def _transactions_back_up_their_items() -> Iterator[None]:
-    """moto's TransactWriteItems without its whole-table backup: the items it names are saved
-    instead and put back if it fails. (moto deep-copies every table a transaction names before
-    writing, to restore it on cancellation: seconds per transaction at 100,000 items.) Stream
-    records of a cancelled transaction's partial writes stay: nothing reads the stream here."""
-    from moto.dynamodb import models as moto_models
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table as MotoTable
-
-    models: Any = moto_models  # patched for the run, whatever moto's annotations say
-    backend: Any = models.DynamoDBBackend
-    original = backend.transact_write_items
-
-    class _TablesAsTheyAre:
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, MotoTable) else copy.deepcopy(value, memo)
-
-    def transact(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = []
-        for entry in transact_items:
-            ((_, op),) = entry.items()
-            table = self.get_table(op["TableName"])
-            key = op.get("Key") or {
-                a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a is not None
-            }
-            saved.append((table, key, copy.deepcopy(self.get_item(op["TableName"], key))))
-        models.copy = _TablesAsTheyAre
-        try:
-            original(self, transact_items)
-        except Exception:
-            for table, key, item in reversed(saved):
-                hash_value = DynamoType(key[table.hash_key_attr])
-                range_value = DynamoType(key[table.range_key_attr])
-                if item is None:
-                    table.items[hash_value].pop(range_value, None)
-                else:
-                    table.items[hash_value][range_value] = item
-            raise
-        finally:
-            models.copy = copy
-
-    backend.transact_write_items = transact
-    try:
-        yield
-    finally:
-        backend.transact_write_items = original
 
 
 # ---------------------------------------------------------------- seeding
@@ -320,6 +269,7 @@ def _measure(count: int) -> dict[str, Any]:
     from shared.store import keys
     from shared.store.table import reset_clients
 
+    install_dynamodb_corrections()
     meter = RequestMeter()
     with mock_aws():
         boto3.setup_default_session(region_name=REGION)
@@ -333,8 +283,7 @@ def _measure(count: int) -> dict[str, Any]:
             dispatcher = importlib.import_module("shared.logic.dispatcher")
             meter.on = True
             started = time.perf_counter()
-            with _transactions_back_up_their_items():
-                run = dispatcher.dispatch(NOW)
+            run = dispatcher.dispatch(NOW)
             run_seconds = time.perf_counter() - started
             meter.on = False
         finally:

@@ -11,8 +11,8 @@ erasure-marker GetItem that every signed-in request makes (0.5 units) is not cou
 the route budgets (tests/handler/test_request_counts.py).
 
 moto's own time is not the measure (it walks the partition for a Query), and its
-TransactWriteItems deep-copies the whole table once per item: the log's writes run with that
-copy swapped for one of the items they touch, as in `dispatcher-reads`.
+TransactWriteItems deep-copies the whole table once per item: the log's writes run with
+`infra.local.moto_dynamodb` installed (a backup of the items they touch), as the local stack runs.
 
 Part two, on the local stack (`python -m infra.local.stack`, as `make run` starts it): a person
 signed in through its Cognito, a log of 10,000 things seeded in the emulator's table (the same
@@ -32,9 +32,10 @@ import boto3
 
 from bench.lambda_env import REGION, lambda_environment
 from bench.scenarios import Context, Report, Skip, Table, scenario
-from bench.scenarios.dispatcher_reads import RequestMeter, _transactions_back_up_their_items
+from bench.scenarios.dispatcher_reads import RequestMeter
 from bench.scenarios.profile_requests import _environment, _quiet_stdout
 from bench.table import create_app_table
+from infra.local.moto_dynamodb import install as install_dynamodb_corrections
 from infra.local.template import load
 
 MODULE = "functions.sync.app"
@@ -141,6 +142,7 @@ def _measure_history(count: int) -> dict[str, Any]:
     from shared.logic import sync as logic
     from shared.store.table import reset_clients, table_name
 
+    install_dynamodb_corrections()
     meter = RequestMeter()
     rows: list[dict[str, Any]] = []
     with mock_aws():
@@ -158,8 +160,7 @@ def _measure_history(count: int) -> dict[str, Any]:
             src = 10_000_000
             for k in (0, *KS):
                 if k:
-                    with _transactions_back_up_their_items():
-                        logic.log_changes(USER, _new_changes(k, src), NOW)
+                    logic.log_changes(USER, _new_changes(k, src), NOW)
                     src += k
                 meter.calls.clear()
                 meter.on = True

@@ -18,6 +18,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.local.moto_dynamodb import install as install_dynamodb_corrections
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -41,6 +43,7 @@ class Emulator:
     """moto's server on a loopback port, in a thread of this process."""
 
     def __init__(self, host: str, port: int) -> None:
+        install_dynamodb_corrections()  # transactions that cost what they touch; ClientRequestToken
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler

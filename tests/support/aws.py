@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local.moto_dynamodb import install as install_dynamodb_corrections
 from infra.local.template import load
 from shared import push, secrets
 from shared.config import settings
@@ -139,6 +140,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    install_dynamodb_corrections()  # as the local emulator: ClientRequestToken, per-item backups
     with mock_aws():
         boto3.client("dynamodb", region_name=REGION).create_table(**table_spec_from_template())
         cognito = boto3.client("cognito-idp", region_name=REGION)
