@@ -38,6 +38,12 @@ from infra.local.template import Route, Template
 
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
+# One invocation at a time in this process. Lambda runs one request per execution environment;
+# here every function shares one interpreter, and Powertools keeps the current event and
+# context on class attributes (`BaseRouter.current_event`) and the logger's keys and the metrics
+# on module-level objects, so two requests run at once in threads could read each other's event
+# or identity. The emulator serialises DynamoDB anyway; this costs little and keeps them apart.
+_INVOCATION = threading.Lock()
 PROBLEM_JSON = "application/problem+json"
 # API Gateway's HTTP API refuses bodies over 10 MB before anything runs.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -112,9 +118,10 @@ class LocalFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler on `event`; its exceptions propagate."""
         handler = self.load()
-        started = time.monotonic()
-        result = handler(event, self.context())
-        elapsed = time.monotonic() - started
+        with _INVOCATION:
+            started = time.monotonic()
+            result = handler(event, self.context())
+            elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:
             # We cannot kill a thread; say loudly that Lambda would have.
             print(
