@@ -17,13 +17,14 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: help install run test lint typecheck pytest openapi openapi-check layer-requirements build bench clean
+.PHONY: help install run test lint typecheck pytest openapi openapi-check layer-requirements build bench load clean
 
 help:
 	@echo "make run    start the local stack (installs on first use)"
 	@echo "make test   every check: lint, types, template, OpenAPI, tests, API fuzzing"
 	@echo "make build  sam build (no Docker needed)"
 	@echo "make bench  cold-start and DynamoDB benchmarks"
+	@echo "make load   50 simulated people on the local stack (Locust), then a check of the table"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,6 +61,13 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest -m "not local" -n 2
 	$(VENV)/bin/pytest -m local
+
+# 50 simulated people walk the mobile journey against a local stack for 60 s (Locust); fails on
+# any error or any acknowledged write the table lacks or holds twice.
+LOAD_USERS ?= 50
+LOAD_SECONDS ?= 60
+load: install
+	$(PY) -m tests.load.run --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
 
 openapi: install
 	$(PY) -m infra.openapi --write
