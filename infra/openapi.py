@@ -12,6 +12,7 @@ import difflib
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def build_document() -> dict[str, Any]:
         for method, operation in item.items():
             route = routes.get((method.upper(), path))
             _decorate(operation, route, has_path_params="{" in path)
+    _link_created_resources(paths, schemas)
     used = _referenced(paths, schemas)
     schemas = {name: schema for name, schema in schemas.items() if name in used}
     return {
@@ -106,6 +108,37 @@ def build_document() -> dict[str, Any]:
             },
         },
     }
+
+
+def _link_created_resources(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """OpenAPI links from each create to the operations on what it created.
+
+    A `POST` on a collection (`/v1/me/plans`) whose 201 body carries the id that the paths under
+    it take (`/v1/me/plans/{planId}...`) links to every operation there, the id from the body and
+    the parent's path parameters from the request: a client (and the fuzzer's stateful phase)
+    can follow a created promise, reflection, care or plan into the routes that take its id.
+    """
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if not created:
+            continue
+        ref = created.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        fields = set(schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
+        parents = re.findall(r"{(\w+)}", path)
+        links: dict[str, Any] = {}
+        for target, target_item in sorted(paths.items()):
+            match = re.match(re.escape(path) + r"/{(\w+)}(/|$)", target)
+            if not match or match.group(1) not in fields:
+                continue
+            for method, operation in sorted(target_item.items()):
+                parameters = {match.group(1): f"$response.body#/{match.group(1)}"}
+                parameters.update({p: f"$request.path.{p}" for p in parents})
+                links[f"{method}_{operation['operationId']}"] = {
+                    "operationId": operation["operationId"],
+                    "parameters": parameters,
+                }
+        if links:
+            created["links"] = links
 
 
 def _referenced(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:

@@ -18,7 +18,7 @@
    `IdempotentParameterMismatchException` DynamoDB raises.
 
 `install()` is idempotent; the local emulator, the handler tests' `aws` fixture and the bench
-install it.
+install it (`uninstall()` puts moto back as shipped: the bench compares the two).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any
 
 TOKEN_SECONDS = 600  # how long DynamoDB remembers a ClientRequestToken
 _installed = False
+_originals: list[tuple[Any, str, Any]] = []  # (class, attribute, moto's own function)
 _lock = threading.RLock()
 _tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
 
@@ -45,6 +46,16 @@ def install() -> None:
         _patch_backend()
         _patch_handler()
         _installed = True
+
+
+def uninstall() -> None:
+    """Put moto's own TransactWriteItems back."""
+    global _installed
+    with _lock:
+        for cls, name, function in reversed(_originals):
+            setattr(cls, name, function)
+        _originals.clear()
+        _installed = False
 
 
 def _patch_backend() -> None:
@@ -91,6 +102,7 @@ def _patch_backend() -> None:
             finally:
                 models.copy = copy
 
+    _originals.append((backend, "transact_write_items", original))
     backend.transact_write_items = transact_write_items
 
 
@@ -147,4 +159,5 @@ def _patch_handler() -> None:
             _tokens[name] = (digest, now)
             return result
 
+    _originals.append((handler, "transact_write_items", original))
     handler.transact_write_items = transact_write_items
