@@ -29,7 +29,10 @@ SECURITY_SCHEME = "cognitoUser"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 _COMMON_PROBLEMS: dict[str, str] = {
-    "429": "Too many requests: slow down (per-route throttling).",
+    "429": (
+        "Too many requests: the route's throttle, or this person's (link's, feed's) limit;"
+        " retry after `Retry-After` seconds."
+    ),
     "503": "The database is busy; retry after `Retry-After` seconds.",
 }
 

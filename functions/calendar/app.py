@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 
 from shared.api.problems import problem_responses
+from shared.api.ratelimit import limit_feed_build
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain.calendar import etag_matches
 from shared.domain.timeutil import utc_now
@@ -114,6 +115,8 @@ def calendar_feed(feed_token: FeedToken, if_none_match: IfNoneMatch = None) -> R
     if etag_matches(if_none_match, opened.etag):
         metrics.add_metric(name="CalendarFeedsNotModified", unit="Count", value=1)
         return Response(status_code=304, body="", headers=headers)
+    # Only a build counts: an unchanged feed stays one small read (the 304 above).
+    limit_feed_build(opened.feed_id, opened.owner)
     body = logic.render_feed(opened, today)
     metrics.add_metric(name="CalendarFeedsServed", unit="Count", value=1)
     return Response(status_code=200, content_type=CALENDAR_TYPE, body=body.decode(), headers=headers)

@@ -227,19 +227,20 @@ def _replayed_care(found: dict[str, Any] | None, hashed: str) -> Response[Care] 
 def create_care(care: Annotated[CareInput, Body()], idempotency_key: IdempotencyKey = None) -> Response[Care]:
     user_id = app.user.user_id
     payload = care.model_dump(by_alias=True, mode="json", exclude_none=True)
-    hashed = request_hash(user_id, payload, "careId") if care.care_id is not None else None
 
     def produce() -> Response[Any]:
+        app_id = payload.get("careId")  # the app's, or the one bound to the Idempotency-Key
+        hashed = request_hash(user_id, payload, "careId") if app_id is not None else None
         current = cares.load_cares(user_id)
-        if care.care_id is not None and hashed is not None:
+        if app_id is not None and hashed is not None:
             # The read holds every care of mine: a replay is told apart at no cost.
-            replayed = _replayed_care(current.find(care.care_id), hashed)
+            replayed = _replayed_care(current.find(app_id), hashed)
             if replayed is not None:
                 return replayed
         before = current.active_order()
         if len(before) >= rules.MAX_ACTIVE_CARES:
             raise Conflict(f"You have {rules.MAX_ACTIVE_CARES} active cares; archive one first.")
-        care_id = care.care_id or new_id()
+        care_id = app_id or new_id()
         after = rules.place(before, care_id, care.rank)
         now = to_rfc3339(utc_now())
         by = _person(user_id)
@@ -282,6 +283,7 @@ def create_care(care: Annotated[CareInput, Body()], idempotency_key: Idempotency
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="careId",
     )
 
 

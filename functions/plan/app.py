@@ -270,6 +270,7 @@ def add_item(
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="itemId",
     )
 
 

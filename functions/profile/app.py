@@ -14,6 +14,7 @@ from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
 from shared.api.problems import problem_responses
+from shared.api.ratelimit import ERASURE, EXPORT, limit_person
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain.errors import AccountErased, NotFound, PreconditionFailed, ServiceUnavailable
 from shared.domain.ids import new_id
@@ -117,6 +118,8 @@ def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -
 )
 def delete_me(if_match: IfMatch = None) -> Response[None]:
     user = app.user
+    # Before anything is read: a refused attempt costs its counter's write alone.
+    limit_person(user.user_id, ERASURE)
     if if_match is not None:
         current = profiles.get_profile(user.user_id)
         with _on_stale(user.user_id):
@@ -134,6 +137,7 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
 @app.get("/v1/me/export", summary="All my data as one JSON document (GDPR art. 20)")
 def export_me() -> AccountExport:
     user_id = app.user.user_id
+    limit_person(user_id, EXPORT)
     # Imported here: export is rare, and the promise log is not on this function's hot path.
     from shared.logic.accounts import export_account
 

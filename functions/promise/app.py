@@ -14,6 +14,7 @@ from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
 from shared.api.problems import problem_responses
+from shared.api.ratelimit import limit_link
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain.errors import FieldError, InvalidInput, NotFound
 from shared.domain.promises import Role
@@ -83,6 +84,7 @@ def open_promise(
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="promiseId",
     )
 
 
@@ -184,6 +186,7 @@ def post_move(
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="moveId",
     )
 
 
@@ -299,11 +302,24 @@ def _counterpart_response(promise: dict[str, Any], role: Role, version: int) -> 
 )
 def counterpart_promise(token: Token) -> Response[CounterpartPromise]:
     promise, role = log.promise_for_token(token, utc_now())
+    limit_link(str(promise["promiseId"]))
     return _counterpart_response(promise, role, int(promise["version"]))
 
 
+def _count_link(token: str) -> None:
+    """Count a write through a link against its rate limit once the token checked out (a
+    GetItem first: a forged token is a 404 that leaves nothing, nor uses up the link's count)."""
+    promise, _ = log.promise_for_token(token, utc_now())
+    limit_link(str(promise["promiseId"]))
+
+
 def _counterpart_once(
-    token: str, operation: str, key: str | None, payload: dict[str, Any], produce: Callable[[], Response[Any]]
+    token: str,
+    operation: str,
+    key: str | None,
+    payload: dict[str, Any],
+    produce: Callable[[], Response[Any]],
+    id_field: str | None = None,
 ) -> Response[Any]:
     """Idempotency for a link's holder, who has no account: records go in the promise's own
     partition. The link is checked before any record is written, so a bad token never leaves
@@ -318,6 +334,7 @@ def _counterpart_once(
         key=key,
         payload=payload,
         produce=produce,
+        id_field=id_field,
     )
 
 
@@ -336,6 +353,7 @@ def counterpart_move(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CounterpartPromise]:
+    _count_link(token)
     payload = move.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:
@@ -350,7 +368,7 @@ def counterpart_move(
         metrics.add_metric(name="PromiseMoves", unit="Count", value=1)
         return _counterpart_response(updated, role, version)
 
-    return _counterpart_once(token, "counterpart-move", idempotency_key, payload, produce)
+    return _counterpart_once(token, "counterpart-move", idempotency_key, payload, produce, "moveId")
 
 
 @app.post(
@@ -361,6 +379,7 @@ def counterpart_move(
 def counterpart_assess(
     token: Token, assessment: Annotated[AssessmentInput, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Assessment]:
+    _count_link(token)
     payload = assessment.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import logging
+import os
 import re
 import sys
 import threading
@@ -23,6 +25,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +37,7 @@ from werkzeug.wrappers import Request, Response
 from infra.local import push
 from infra.local.auth import Authorization, Unauthorized, stringify_claim
 from infra.local.scheduler import parse_time, scheduled_event
-from infra.local.template import Route, Template
+from infra.local.template import ROOT, Route, Template
 
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
@@ -91,6 +94,7 @@ class LocalFunction:
     memory_mb: int = 128
     timeout_seconds: float = 3
     handler: Handler | None = None
+    log_file: FunctionLogFile | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self) -> Handler:
@@ -99,6 +103,8 @@ class LocalFunction:
             if self.handler is None:
                 module = importlib.import_module(self.module)
                 self.handler = getattr(module, self.handler_name)
+                if self.log_file is not None:
+                    self.log_file.attach()  # the functions' logger exists once one is imported
             return self.handler
 
     def context(self) -> LambdaContext:
@@ -119,9 +125,13 @@ class LocalFunction:
         """Run the handler on `event`; its exceptions propagate."""
         handler = self.load()
         with _INVOCATION:
-            started = time.monotonic()
-            result = handler(event, self.context())
-            elapsed = time.monotonic() - started
+            running = _RUNNING_FUNCTION.set(self.logical_id)
+            try:
+                started = time.monotonic()
+                result = handler(event, self.context())
+                elapsed = time.monotonic() - started
+            finally:
+                _RUNNING_FUNCTION.reset(running)
         if elapsed > self.timeout_seconds:
             # We cannot kill a thread; say loudly that Lambda would have.
             print(
@@ -132,10 +142,72 @@ class LocalFunction:
         return result
 
 
-def local_functions(template: Template, refs: Mapping[str, str]) -> dict[str, LocalFunction]:
-    """Every function of the template, named and sized as it would be deployed."""
+# ---------------------------------------------------------------- function logs
+
+FUNCTION_LOG_NAME = "functions.log"
+# The function whose handler runs now (on this thread), to name it on each log record.
+_RUNNING_FUNCTION: ContextVar[str] = ContextVar("local_function", default="-")
+
+
+class FunctionLogFile(logging.Handler):
+    """Every record the functions' logger emits, at the level deployed functions log at, one line
+    each (`<LogicalId> <the JSON Lambda would ship to CloudWatch>`), appended to a file.
+
+    All functions share this process and so one Powertools logger (named by
+    `POWERTOOLS_SERVICE_NAME`). The stack keeps its console at WARNING; records between the
+    deployed level and that go to this file only: the console handler keeps the level it had.
+    """
+
+    def __init__(self, path: Path, level: int | str = logging.INFO) -> None:
+        super().__init__(logging.getLevelName(level) if isinstance(level, str) else level)
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream = path.open("a", encoding="utf-8")
+        self._attached = False
+
+    def attach(self) -> None:
+        """Join the functions' logger (once), with its formatter, without changing its console."""
+        if self._attached:
+            return
+        target = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+        console: logging.Handler | None = getattr(target, "powertools_handler", None)
+        if console is None:
+            return  # no Powertools logger yet
+        self.setFormatter(console.formatter)
+        console.setLevel(max(console.level, target.getEffectiveLevel()))
+        target.setLevel(min(target.getEffectiveLevel(), self.level))
+        target.addHandler(self)
+        self._attached = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record).replace("\n", " ")
+            self._stream.write(f"{_RUNNING_FUNCTION.get()} {line}\n")
+            self._stream.flush()
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def function_log_path() -> Path:
+    """`$LOCAL_STATE_DIR/functions.log`, the state dir as the stack resolves it."""
+    state = Path(os.environ.get("LOCAL_STATE_DIR", ".local"))
+    return (state if state.is_absolute() else ROOT / state) / FUNCTION_LOG_NAME
+
+
+def local_functions(
+    template: Template, refs: Mapping[str, str], *, log_path: Path | None = None
+) -> dict[str, LocalFunction]:
+    """Every function of the template, named and sized as it would be deployed; their log
+    records go to `log_path` (default `function_log_path()`) as well, at the template's level."""
     from infra.local.template import resolve
 
+    levels = {str(fn.environment.get("POWERTOOLS_LOG_LEVEL", "INFO")).upper() for fn in template.functions()}
+    level = min(logging.getLevelName(name) for name in levels) if levels else logging.INFO
+    log_file = FunctionLogFile(log_path or function_log_path(), level)
     out = {}
     for fn in template.functions():
         props = template.function_properties(fn.logical_id)
@@ -146,6 +218,7 @@ def local_functions(template: Template, refs: Mapping[str, str]) -> dict[str, Lo
             handler_name=fn.handler,
             memory_mb=int(props.get("MemorySize", 128)),
             timeout_seconds=float(props.get("Timeout", 3)),
+            log_file=log_file,
         )
     return out
 
@@ -334,6 +407,7 @@ def swagger_ui_dir() -> Path | None:
     return None
 
 
+_LOGGED_PATH = "local.logged_path"  # the path the request line shows, when not the request's own
 _SCHEDULE_RUN = re.compile(r"^/_local/schedules/(?P<function>[^/]+)/run$")
 
 
@@ -372,10 +446,11 @@ class Gateway:
         response = self.dispatch(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
         out = self.log if self.log is not None else sys.stdout
+        path = request.environ.get(_LOGGED_PATH) or request.path
+        query = request.query_string.decode("latin-1")
+        full_path = f"{path}?{query}" if query else path
         # One line per request, written whole so concurrent requests do not interleave.
-        out.write(
-            f"{request.method} {request.full_path.rstrip('?')} {response.status_code} {elapsed_ms:.0f}ms\n"
-        )
+        out.write(f"{request.method} {full_path} {response.status_code} {elapsed_ms:.0f}ms\n")
         out.flush()
         return response(environ, start_response)
 
@@ -394,6 +469,11 @@ class Gateway:
         if matched is None:
             return problem(404, "Not Found", "No route matches the request.")
         route, params = matched
+        if params and not route.auth:
+            # A public route's path parameters are its credentials (a counterpart link's token, a
+            # calendar feed's secret): the request line names the route, as API Gateway's access
+            # log does (`$context.routeKey`), never the secret.
+            request.environ[_LOGGED_PATH] = route.path
         authorization = None
         if route.auth:
             try:

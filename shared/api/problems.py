@@ -23,6 +23,7 @@ from shared.domain.errors import (
     PreconditionFailed,
     PreconditionRequired,
     ServiceUnavailable,
+    TooManyRequests,
 )
 from shared.models.common import Problem, StaleProblem
 
@@ -41,6 +42,7 @@ _STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     InvalidInput: 422,
+    TooManyRequests: 429,
     ServiceUnavailable: 503,
 }
 
@@ -111,8 +113,10 @@ def from_domain_error(error: DomainError, instance: str | None = None) -> Respon
     else:
         status = 400
     headers = {}
-    if isinstance(error, ServiceUnavailable):
-        headers["Retry-After"] = str(error.retry_after_seconds)
+    # A dependency's failure (503), or a request whose first run still holds its key (409).
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if isinstance(error, ServiceUnavailable) or retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     if isinstance(error, AccountErased):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if isinstance(error, PreconditionFailed) and error.extensions:

@@ -109,6 +109,15 @@ class BadRequest(DomainError):
     """The request cannot be read at all: malformed JSON, a forged cursor (400)."""
 
 
+class TooManyRequests(DomainError):
+    """One person, link or feed used a costly or public route too often in the current window
+    (429, with `Retry-After`: the seconds until the window ends). See `shared.api.ratelimit`."""
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ServiceUnavailable(DomainError):
     """A dependency throttles even after retries; the client should retry later (503)."""
 

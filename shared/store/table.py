@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from shared.config import settings
 from shared.domain.errors import ServiceUnavailable
@@ -29,15 +30,20 @@ _THROTTLING = frozenset(
         "ThrottlingException",
         "RequestLimitExceeded",
         "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
     }
 )
 
 # Standard retry mode already retries throttling with backoff; what still fails after that is
-# answered as a 503 with Retry-After rather than holding the caller.
+# answered as a 503 with Retry-After rather than holding the caller. Three attempts in all
+# (`total_max_attempts`: `max_attempts` in this dict counts retries after the first), each at
+# most 1 + 2 s: the worst case, with backoff, stays inside the API functions' 10 s timeout, so
+# the caller gets the 503 rather than a Lambda timeout. DynamoDB answers in milliseconds.
 _CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=2,
 )
 
 
@@ -115,13 +121,19 @@ def cancellation_codes(error: ClientError) -> list[str]:
 
 @contextlib.contextmanager
 def throttling_as_unavailable() -> Iterator[None]:
-    """Turn throttling that survived the client's retries into a 503 for the caller."""
+    """Turn throttling or a 5xx that survived the client's retries, or no answer at all (a read
+    or connect timeout, a dropped connection), into a 503 for the
+    caller."""
     try:
         yield
     except ClientError as error:
         if error_code(error) in _THROTTLING:
             raise ServiceUnavailable("The database is busy; retry shortly.", retry_after_seconds=2) from error
         raise
+    except (HTTPClientError, AwsConnectionError) as error:
+        raise ServiceUnavailable(
+            "The database did not answer; retry shortly.", retry_after_seconds=2
+        ) from error
 
 
 def query_prefix(

@@ -34,6 +34,10 @@ OUTSIDE = {"name": "Olga Outside", "email": "olga.outside@example.org"}
 TTL = timedelta(days=14)
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 ONE_WRITE = Counter({"GetItem": 1, "TransactWriteItems": 1})
+# The link's rate limit counter, one per request through a link whose token checked out
+# (`shared.api.ratelimit`); a write checks the token first, with a GetItem of its own.
+LINK_LIMIT = Counter({"UpdateItem": 1})
+LINK_CHECK = Counter({"GetItem": 1}) + LINK_LIMIT
 
 # The fixture that sets the promise function's clock (2026-03-10T09:00:00Z), shared with test_promises.
 clock = test_promises.clock
@@ -501,25 +505,29 @@ def test_the_app_user_gets_an_inbox_item_when_the_promise_then_waits_on_them(ana
 
 
 def test_reading_by_token_is_one_get_item_and_a_move_is_a_read_and_one_write(ana: Person, aws: Aws) -> None:
+    """Besides, every request through a link counts against the link's rate limit once its token
+    checked out: one UpdateItem (`shared.api.ratelimit`); for a write, after a GetItem of its own
+    (`LINK_CHECK`), so that a forged token leaves nothing."""
     pid = offer_to_outside(ana)
     token = make_link(ana, pid)
 
     aws.requests.clear()
     assert look(token).status == 200
-    assert aws.requests.counts == Counter({"GetItem": 1})
+    assert aws.requests.counts == Counter({"GetItem": 1}) + LINK_LIMIT
 
     aws.requests.clear()
     assert act(token, "accept").status == 200
-    assert aws.requests.counts == ONE_WRITE
+    assert aws.requests.counts == ONE_WRITE + LINK_CHECK
 
     moved(ana, pid, "report_completion")
     aws.requests.clear()
     assert assess(token).status == 201
-    assert aws.requests.counts == ONE_WRITE
+    assert aws.requests.counts == ONE_WRITE + LINK_CHECK
 
     aws.requests.clear()
     assert act(token, "declare_satisfied", headers={"If-Match": look(token).headers["ETag"]}).status == 200
-    assert aws.requests.counts == Counter({"GetItem": 2, "TransactWriteItems": 1})  # the GET, then the move
+    # the GET, then the move, each counted
+    assert aws.requests.counts == Counter({"GetItem": 1}) + LINK_LIMIT + ONE_WRITE + LINK_CHECK
 
 
 def test_a_refused_move_by_token_stops_at_the_read(ana: Person, aws: Aws) -> None:
@@ -529,10 +537,13 @@ def test_a_refused_move_by_token_stops_at_the_read(ana: Person, aws: Aws) -> Non
         aws.requests.clear()
         reply = act(token, what, headers=headers)
         assert reply.status in (409, 412), reply.body
-        assert aws.requests.counts == Counter({"GetItem": 1}), what
+        assert aws.requests.counts == Counter({"GetItem": 1}) + LINK_CHECK, what
     aws.requests.clear()
     assert is_not_found(look(f"{pid}.{'A' * 43}"))
-    assert aws.requests.counts == Counter({"GetItem": 1})
+    assert aws.requests.counts == Counter({"GetItem": 1}), "a forged token is not counted"
+    aws.requests.clear()
+    assert is_not_found(look(f"{pid}.short"))
+    assert aws.requests.counts == Counter(), "a malformed token: no read, nothing counted"
 
 
 # --- retries: Idempotency-Key on the link's routes (issue 9, part 6) ---------------------------
@@ -579,5 +590,6 @@ def test_a_bad_token_with_a_key_leaves_no_record(ana: Person, aws: Aws) -> None:
     assert reply.status == 404
     assert table_text(aws) == before
     assert act(token, "promise", headers={"Idempotency-Key": "k"}).status == 200
+    # The record, and the move id bound to the key (shared/api/idempotency.py).
     records = [i for i in aws.all_items() if str(i["SK"]).startswith("IDEMPOTENCY#")]
-    assert [r["PK"] for r in records] == [f"PROMISE#{pid}"], "kept in the promise's partition"
+    assert [r["PK"] for r in records] == [f"PROMISE#{pid}"] * 2, "kept in the promise's partition"

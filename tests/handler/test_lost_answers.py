@@ -94,7 +94,7 @@ def test_a_create_whose_answer_was_lost_makes_one_thing(
 
 
 def test_the_same_token_with_other_items_is_refused(aws: Aws) -> None:
-    client = boto3.client("dynamodb", region_name=REGION)
+    client: Any = boto3.client("dynamodb", region_name=REGION)
     name = table.table_name()
     put: Callable[[str], dict[str, Any]] = lambda sk: {  # noqa: E731
         "Put": {"TableName": name, "Item": {"PK": {"S": "T"}, "SK": {"S": sk}}}
@@ -108,7 +108,7 @@ def test_the_same_token_with_other_items_is_refused(aws: Aws) -> None:
 
 
 def test_a_repeat_succeeds_even_when_its_conditions_no_longer_hold(aws: Aws) -> None:
-    client = boto3.client("dynamodb", region_name=REGION)
+    client: Any = boto3.client("dynamodb", region_name=REGION)
     new = {
         "Put": {
             "TableName": table.table_name(),
@@ -133,7 +133,7 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(
 
     monkeypatch.setattr(Table, "__deepcopy__", no_table_copies, raising=False)
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    client = boto3.client("dynamodb", region_name=REGION)
+    client: Any = boto3.client("dynamodb", region_name=REGION)
     name = table.table_name()
     client.put_item(TableName=name, Item={"PK": {"S": "T"}, "SK": {"S": "A"}, "n": {"N": "1"}})
     arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]

@@ -3,7 +3,8 @@
 Read routes: exactly one request. Write routes: at most a read and one (transactional) write,
 plus the idempotency records only when the client sends an Idempotency-Key. Never a Scan.
 Every signed-in request also reads the erasure marker, once (`account_checks`, see
-tests/support/aws.py), whatever the route.
+tests/support/aws.py), whatever the route. The costly routes (export, erasure) also count the
+request against the person's rate limit: one UpdateItem (`shared.api.ratelimit`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def test_read_routes_make_exactly_one_request(me: Caller) -> None:
         me("POST", "/v1/me/devices", body={"platform": "ios", "pushToken": f"token-{n:06d}"})
     assert _counted(me, "GET", "/v1/me") == Counter({"GetItem": 1})
     assert _counted(me, "GET", "/v1/me/devices") == Counter({"Query": 1})
-    assert _counted(me, "GET", "/v1/me/export") == Counter({"Query": 1})
+    # The export's read, and its counter (one UpdateItem: the per-person limit).
+    assert _counted(me, "GET", "/v1/me/export") == Counter({"Query": 1, "UpdateItem": 1})
 
 
 def test_write_routes_make_a_read_and_one_write(me: Caller) -> None:
