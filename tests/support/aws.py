@@ -126,6 +126,32 @@ class Aws:
         return True
 
 
+def _one_cognito_signing_key() -> None:
+    """moto's user pools all sign with one key from a file, imported again (~0.15 s of RSA
+    checks) for every pool: most tests make a pool, so import it once per process."""
+    from joserfc import jwk  # what moto's user pools import their key with
+
+    rsa: Any = jwk.RSAKey
+    if getattr(rsa, "_imported_once", False):
+        return
+    original = rsa.import_key
+    imported: dict[str, Any] = {}
+
+    def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
+        name = json.dumps(value, sort_keys=True) if isinstance(value, dict) else repr(value)
+        if args or kwargs:
+            return original(value, *args, **kwargs)
+        if name not in imported:
+            imported[name] = original(value)
+        return imported[name]
+
+    rsa.import_key = import_key
+    rsa._imported_once = True
+
+
+_one_cognito_signing_key()
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """A fresh mocked AWS with the template's table and user pool, wired into shared.store."""
