@@ -106,6 +106,11 @@ def _reflection_url(reflection: dict[str, Any]) -> str:
 @app.post(
     "/v1/me/reflections",
     summary="Write a reflection: answers to the generative questions, kept as written",
+    description=(
+        "`reflectionId` (optional) is a ULID the app made: replaying the same write (same id and "
+        "body) answers as the first time and changes nothing; the same id with another body is a "
+        "409 of type `id-conflict`."
+    ),
     responses={201: {"description": "Kept"}, **problem_responses(409)},
 )
 def write_reflection(
@@ -113,12 +118,25 @@ def write_reflection(
 ) -> Response[Reflection]:
     user_id = app.user.user_id
     _check_answers(reflection)
-    payload = reflection.model_dump(by_alias=True, mode="json")
+    payload = reflection.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:
-        kept = reflections.add_reflection(
-            user_id, {"reflectionId": new_id(), **payload, "createdAt": to_rfc3339(utc_now())}
-        )
+        app_id = payload.get("reflectionId")  # the app's, or the one bound to the Idempotency-Key
+        hashed = request_hash(user_id, payload, "reflectionId") if app_id is not None else None
+        fields = {k: v for k, v in payload.items() if k != "reflectionId"}
+        made = {"reflectionId": app_id or new_id(), **fields, "createdAt": to_rfc3339(utc_now())}
+        try:
+            kept = reflections.add_reflection(user_id, made, request_hash=hashed)
+        except reflections.ReflectionIdTaken:
+            # A replay (kept as written: it answers as the first time) or another write's id:
+            # one read tells, on this failure path only.
+            found = reflections.find_reflection(user_id, str(app_id)) if hashed is not None else None
+            if found is None:
+                raise
+            if found[1] != hashed:
+                raise IdConflict() from None
+            kept = found[0]
+            return json_response(201, kept, {"Location": _reflection_url(kept)})
         metrics.add_metric(name="ReflectionsWritten", unit="Count", value=1)
         return json_response(201, kept, {"Location": _reflection_url(kept)})
 
@@ -129,6 +147,7 @@ def write_reflection(
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="reflectionId",
     )
 
 

@@ -28,6 +28,7 @@ from shared.domain import xapi
 from shared.domain.errors import Forbidden, NotFound
 from shared.domain.ids import new_id
 from shared.domain.partners import bare_scope
+from shared.domain.replay import request_hash
 from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.logic import partners as logic
 from shared.logic import plans as plan_logic
@@ -250,7 +251,13 @@ def make_request(
     payload = request.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:
-        promise_id = new_id()
+        # With an Idempotency-Key the promise's id is bound to the key (`id_field`): a run after
+        # a timeout that struck once the first had committed is answered as the first.
+        bound = payload.pop("promiseId", None)
+        promise_id = str(bound) if bound else new_id()
+        hashed = (
+            request_hash(f"partner:{who.partner_id}:{client_id}", payload, "promiseId") if bound else None
+        )
         # The partner's id for the promise, as its statements and webhook events name it.
         request_id = access.ref("promise", promise_id)
         coach = promise_logic.PartnerRequester(who.partner_id, who.partner_name, str(payload["coachName"]))
@@ -258,7 +265,7 @@ def make_request(
             who.partner_id, request_id, promise_id, client_id, access.user_id, to_rfc3339(now)
         )
         promise = promise_logic.open_for_partner(
-            access.user_id, coach, payload, now, promise_id=promise_id, extra=[record]
+            access.user_id, coach, payload, now, promise_id=promise_id, extra=[record], request_hash=hashed
         )
         metrics.add_metric(name="PartnerRequests", unit="Count", value=1)
         return _request_response(promise, request_id, 201)
@@ -271,6 +278,7 @@ def make_request(
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="promiseId",
     )
 
 

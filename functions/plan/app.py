@@ -25,6 +25,7 @@ from shared.logic import plans as logic
 from shared.logic import reminders
 from shared.models.common import ApiModel, Page, validate_document
 from shared.models.plan import (
+    NewObstacleInput,
     NewPlanItemInput,
     Obstacle,
     ObstacleInput,
@@ -97,6 +98,12 @@ def _plan_response(plan: dict[str, Any], version: int, status: int = 200) -> Res
 @app.post(
     "/v1/me/plans",
     summary="Make a plan from a template (its items copied) or from scratch",
+    description=(
+        "`planId` (optional) is a ULID the app made: replaying the same write (same id and body) "
+        "answers as the first time, with the plan as it is now, and changes nothing; the same id "
+        "with another body is a 409 of type `id-conflict`. The plan's items take ids the server "
+        "makes, in the order given."
+    ),
     responses={201: {"description": "Made"}, **problem_responses(409, 422)},
 )
 def make_plan(plan: Annotated[PlanInput, Body()], idempotency_key: IdempotencyKey = None) -> Response[Plan]:
@@ -105,8 +112,9 @@ def make_plan(plan: Annotated[PlanInput, Body()], idempotency_key: IdempotencyKe
 
     def produce() -> Response[Any]:
         made = logic.make_plan(user_id, payload, utc_now())
-        metrics.add_metric(name="PlansMade", unit="Count", value=1)
-        return _plan_response(made, 1, 201)
+        if not made.replayed:
+            metrics.add_metric(name="PlansMade", unit="Count", value=1)
+        return _plan_response(made.data, made.version, 201)
 
     return idempotent(
         context=app.lambda_context,
@@ -115,6 +123,7 @@ def make_plan(plan: Annotated[PlanInput, Body()], idempotency_key: IdempotencyKe
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="planId",
     )
 
 
@@ -313,10 +322,15 @@ def delete_item(plan_id: PlanId, item_id: ItemId, if_match: IfMatch = None) -> R
 @app.post(
     "/v1/me/plans/<planId>/obstacles",
     summary="Name a cliff, barrier or dragon of my plan, and my response to it",
+    description=(
+        "`obstacleId` (optional) is a ULID the app made: replaying the same write (same id and "
+        "body) answers as the first time, with the obstacle as it is now, and changes nothing; "
+        "the same id with another body is a 409 of type `id-conflict`."
+    ),
     responses={201: {"description": "Named"}, **problem_responses(404, 409, 422)},
 )
 def add_obstacle(
-    plan_id: PlanId, obstacle: Annotated[ObstacleInput, Body()], idempotency_key: IdempotencyKey = None
+    plan_id: PlanId, obstacle: Annotated[NewObstacleInput, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Obstacle]:
     user_id = app.user.user_id
     payload = obstacle.model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -331,6 +345,7 @@ def add_obstacle(
         key=idempotency_key,
         payload=payload,
         produce=produce,
+        id_field="obstacleId",
     )
 
 

@@ -113,6 +113,10 @@ def function_environment(
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            # The emulator answers in tens to hundreds of milliseconds, and under load it queues
+            # requests one at a time: the functions wait longer for it than for DynamoDB (whose
+            # 2 s read timeout keeps the 503 inside a deployed function's timeout).
+            "DYNAMODB_READ_TIMEOUT_SECONDS": "15",
         }
     )
     return env

@@ -8,11 +8,12 @@ record keeps the first response for 24 hours; the same key with another body is 
 A Lambda timeout in the middle of a keyed request leaves the record in progress: until it
 expires (at the invocation's deadline) the same key is a 409 with `Retry-After`; after that the
 retry runs again. If the first run had already committed, running again must not create a second
-thing: on the routes whose body may carry an app-made id (`id_field`: careId, promiseId, itemId,
-moveId), a keyed request without one gets the id bound to its key, `IDEMPOTENCY#<operation>#id#
-<sha256 of the key>` (a new ULID kept the first time, read back by every later run with that key,
-one conditional PutItem), so a run after the timeout writes the same id and the replay machinery
-(`shared.domain.replay`) answers it as the first time.
+thing: on the routes whose body may carry an app-made id (`id_field`: reflectionId, careId,
+promiseId, planId, itemId, obstacleId, moveId), a keyed request without one gets the id bound
+to its key, `IDEMPOTENCY#<operation>#id#<sha256 of the key>` (a new ULID kept the first time,
+read back by every later run with that key, one conditional PutItem), so a run after the timeout
+writes the same id and the replay machinery (`shared.domain.replay`) answers it as the first
+time.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Ids the app supplies for offline writes: what makes a replay the same write.
 
-The app may give a new care, promise, plan item or move its own id (a ULID it made offline),
-so that replaying a queue of writes is safe: the same id, body and person is a replay (it
-changes nothing and answers as the first time); the same id with another body, or someone
-else's, is a 409 (`IdConflict`). The created item keeps `requestHash`, a SHA-256 of the
+The app may give a new reflection, care, promise, plan, plan item, obstacle or move its own id
+(a ULID it made offline), so that replaying a queue of writes is safe: the same id, body and
+person is a replay (it changes nothing and answers as the first time); the same id with another
+body, or someone else's, is a 409 (`IdConflict`). The created item keeps `requestHash`, a SHA-256 of the
 person and the validated body without the id; it is never shown (not in any API view, nor in
 the export). Replays are told apart on the failure path only: a create whose new item's
-condition fails, or that a rule refuses (a move no longer allowed, a care limit), reads the
-id's item once, so the first write costs nothing more.
+condition fails, or that a rule refuses (a move no longer allowed, a care limit, a care a plan
+serves archived since), reads the id's item once, so the first write costs nothing more.
 """
 
 from __future__ import annotations

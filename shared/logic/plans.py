@@ -17,7 +17,7 @@ from shared.domain.errors import Conflict, FieldError, IdConflict, InvalidInput,
 from shared.domain.ids import new_id, new_ids
 from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.plan_templates import find_template
-from shared.domain.replay import request_hash
+from shared.domain.replay import REFUSALS, request_hash
 from shared.domain.timeutil import to_rfc3339
 from shared.store import care_links, facts, keys
 from shared.store import plans as store
@@ -29,12 +29,44 @@ from shared.store.notifications import inbox_put
 _ATTEMPTS = 3
 
 
-def make_plan(user_id: str, request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """A new plan with its items; `request` is the validated `PlanInput` as camelCase JSON.
+def make_plan(user_id: str, request: Mapping[str, Any], now: datetime) -> Changed:
+    """A new plan with its items, and its version; `request` is the validated `PlanInput` as
+    camelCase JSON.
 
     From a template: its title and transition unless given, its items first (the person's own
     from then on), and the template's id and version kept. From scratch: a title is needed.
+
+    With `planId` (a ULID the app made offline; the items still take ids made here, in order) a
+    replay of the same write answers as the first time, with the plan as it is now; the id of
+    another write is an IdConflict. A replay is told apart only when the write is refused (the
+    plan exists: the Put's condition fails; or a rule refuses it now, e.g. a care it serves was
+    archived since): one Query of the plan then. Ids are each person's: plans live in their
+    partition.
     """
+    plan_id = request.get("planId")
+    if plan_id is None:
+        return _make_plan(user_id, request, now, new_id(), None)
+    hashed = request_hash(user_id, request, "planId")
+    try:
+        return _make_plan(user_id, request, now, str(plan_id), hashed)
+    except REFUSALS:
+        found = store.read_plan(user_id, str(plan_id))
+        if found is None:
+            raise
+        if found.request_hashes.get(keys.plan_sk(str(plan_id))) != hashed:
+            raise IdConflict() from None
+        whole = {
+            **found.plan,
+            "items": found.items,
+            "obstacles": found.obstacles,
+            "suggestions": found.suggestions,
+        }
+        return Changed(whole, found.version, replayed=True)
+
+
+def _make_plan(
+    user_id: str, request: Mapping[str, Any], now: datetime, plan_id: str, hashed: str | None
+) -> Changed:
     at = to_rfc3339(now)
     template = None
     if request.get("templateId") is not None:
@@ -76,7 +108,7 @@ def make_plan(user_id: str, request: Mapping[str, Any], now: datetime) -> dict[s
         {"from": template.from_level, "to": template.to_level} if template else None
     )
     plan = {
-        "planId": new_id(),
+        "planId": plan_id,
         "title": request.get("title") or (template.title if template else ""),
         "transition": transition,
         "templateId": template.id if template else None,
@@ -87,8 +119,8 @@ def make_plan(user_id: str, request: Mapping[str, Any], now: datetime) -> dict[s
         "updatedAt": at,
     }
     plan = {k: v for k, v in plan.items() if v is not None}
-    store.create_plan(user_id, plan, items)
-    return {**plan, "items": items, "obstacles": []}
+    store.create_plan(user_id, plan, items, request_hash=hashed)
+    return Changed({**plan, "items": items, "obstacles": []}, 1)
 
 
 def read_plan(user_id: str, plan_id: str) -> store.StoredPlan:
@@ -126,10 +158,12 @@ def plans_from_items(
 
 @dataclass(frozen=True)
 class Changed:
-    """A child as it is after a write, with its version (its ETag)."""
+    """A plan or a child as it is after a write, with its version (its ETag); `replayed` when
+    the write was a replay of a create (it changed nothing)."""
 
     data: dict[str, Any]
     version: int
+    replayed: bool = False
 
 
 def _diff(
@@ -156,7 +190,7 @@ def add_item(user_id: str, plan_id: str, item: Mapping[str, Any], now: datetime)
         sk = keys.plan_item_sk(plan_id, str(item_id))
         existing = found.item(str(item_id))
         if existing is not None:
-            return _replayed_item(existing, found.versions[sk], found.request_hashes.get(sk), hashed)
+            return _replayed_child(existing, found.versions[sk], found.request_hashes.get(sk), hashed)
     at = to_rfc3339(now)
     fields = {k: v for k, v in item.items() if k != "itemId"}
     made = {
@@ -176,26 +210,48 @@ def add_item(user_id: str, plan_id: str, item: Mapping[str, Any], now: datetime)
         got = store.get_item(user_id, plan_id, str(made["itemId"])) if hashed is not None else None
         if got is None or hashed is None:
             raise
-        return _replayed_item(*got, hashed)
+        return _replayed_child(*got, hashed)
     return Changed(made, 1)
 
 
-def _replayed_item(item: dict[str, Any], version: int, kept: str | None, hashed: str) -> Changed:
-    """A replay of an item's create answers with the item as it is now; another write's id is a
-    409 (`IdConflict`)."""
+def _replayed_child(child: dict[str, Any], version: int, kept: str | None, hashed: str) -> Changed:
+    """A replay of an item's or an obstacle's create answers with it as it is now; another
+    write's id is a 409 (`IdConflict`)."""
     if kept != hashed:
         raise IdConflict()
-    return Changed(item, version)
+    return Changed(child, version, replayed=True)
 
 
 def add_obstacle(user_id: str, plan_id: str, obstacle: Mapping[str, Any], now: datetime) -> Changed:
-    """A cliff, barrier or dragon named in the plan."""
-    read_plan(user_id, plan_id)
+    """A cliff, barrier or dragon named in the plan.
+
+    With `obstacleId` (a ULID the app made offline) a replay of the same write answers as the
+    first time, with the obstacle as it is now, as `add_item` does: told apart from the plan's
+    read, or by one GetItem after the Put's condition failed (a replay racing its first write).
+    """
+    found = read_plan(user_id, plan_id)
+    obstacle_id = obstacle.get("obstacleId")
+    hashed = request_hash(user_id, obstacle, "obstacleId") if obstacle_id is not None else None
+    if obstacle_id is not None and hashed is not None:
+        sk = keys.plan_obstacle_sk(plan_id, str(obstacle_id))
+        existing = found.obstacle(str(obstacle_id))
+        if existing is not None:
+            return _replayed_child(existing, found.versions[sk], found.request_hashes.get(sk), hashed)
     at = to_rfc3339(now)
-    made = {**obstacle, "obstacleId": new_id(), "createdAt": at, "updatedAt": at}
-    store.add_child(
-        user_id, plan_id, keys.plan_obstacle_sk(plan_id, made["obstacleId"]), "plan-obstacle", made, at
-    )
+    made = {
+        **{k: v for k, v in obstacle.items() if k != "obstacleId"},
+        "obstacleId": str(obstacle_id) if obstacle_id is not None else new_id(),
+        "createdAt": at,
+        "updatedAt": at,
+    }
+    sk = keys.plan_obstacle_sk(plan_id, made["obstacleId"])
+    try:
+        store.add_child(user_id, plan_id, sk, "plan-obstacle", made, at, request_hash=hashed)
+    except store.ChildIdTaken:
+        got = store.get_obstacle(user_id, plan_id, str(made["obstacleId"])) if hashed is not None else None
+        if got is None or hashed is None:
+            raise
+        return _replayed_child(*got, hashed)
     return Changed(made, 1)
 
 

@@ -806,10 +806,39 @@ def open_for_partner(
     *,
     promise_id: str,
     extra: Sequence[dict[str, Any]],
+    request_hash: str | None = None,
 ) -> dict[str, Any]:
     """A coach asks `user_id` for a promise: it opens in `requested` with the coach as an outside
     customer, and the person is told (their inbox, then a push). `extra` are the partner's own
-    items for the same transaction (its request record). Answers the promise as stored."""
+    items for the same transaction (its request record). Answers the promise as stored.
+
+    `request_hash` (with a `promise_id` bound to the partner's Idempotency-Key): a run after a
+    timeout that struck once the first had committed is refused, then answered as that first
+    request (the promise as it is now), not opened twice; another body under the key is an
+    IdConflict.
+    """
+    if request_hash is None:
+        return _open_for_partner(user_id, coach, request, now, promise_id, extra, None)
+    try:
+        return _open_for_partner(user_id, coach, request, now, promise_id, extra, request_hash)
+    except REFUSALS:
+        stored, kept = store.get_promise_and_hash(promise_id)
+        if stored is None:
+            raise
+        if kept != request_hash:
+            raise IdConflict() from None
+        return stored
+
+
+def _open_for_partner(
+    user_id: str,
+    coach: PartnerRequester,
+    request: Mapping[str, Any],
+    now: datetime,
+    promise_id: str,
+    extra: Sequence[dict[str, Any]],
+    request_hash: str | None,
+) -> dict[str, Any]:
     due = parse_rfc3339(request["dueAt"])
     if is_past_due_time(due, now):
         raise _due_in_past()
@@ -853,7 +882,7 @@ def open_for_partner(
         "state": State.requested.value,
     }
     tx = Transaction()
-    tx.add("promise", [store.new_promise(promise, user_id)])
+    tx.add("promise", [store.new_promise(promise, user_id, request_hash)])
     tx.add("move", [store.new_move(promise["promiseId"], move, promise["participants"], user_id)])
     tx.add("membership", [store.new_membership(user_id, summary_for(promise, Role.performer))])
     tx.add("inbox", _inbox(_notice(promise, "", Act.request.value, opening=True), at))

@@ -45,6 +45,7 @@ class AnswerInput(ApiModel):
 class ReflectionInput(ApiModel):
     """`POST /v1/me/reflections`: answers to some or all questions of one version of the set."""
 
+    reflection_id: AppMadeId | None = client_id_field()
     question_set_version: Annotated[int, Field(ge=1, le=10_000)]
     answers: Annotated[list[AnswerInput], Field(min_length=1, max_length=MAX_ANSWERS)]
 

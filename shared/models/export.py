@@ -105,7 +105,10 @@ class AccountExport(ApiModel):
             exported_at=exported_at,
             profile=Profile.model_validate(profiles[0]) if profiles else None,
             devices=[Device.model_validate(d) for d in device_items],
-            reflections=[Reflection.model_validate(r) for r in rest.pop("reflection", [])],
+            reflections=[
+                Reflection.model_validate({k: v for k, v in r.items() if k != "requestHash"})
+                for r in rest.pop("reflection", [])
+            ],
             # Care items also hold the care map's counters: the export shows the care itself.
             cares=[
                 Care.model_validate({k: v for k, v in c.items() if k not in care_map_only})

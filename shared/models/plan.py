@@ -98,6 +98,7 @@ class PlanInput(ApiModel):
     """`POST /v1/me/plans`: from a template (`templateId`, its items copied, its title and
     transition by default) or from scratch (`title`); `items` are added after a template's."""
 
+    plan_id: AppMadeId | None = client_id_field("; the plan's items take ids the server makes, in order")
     template_id: TemplateId | None = None
     template_version: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
         default=None, description="Defaults to the current template set"
@@ -215,6 +216,12 @@ class ObstacleInput(ApiModel):
     kind: ObstacleKind
     description: Prompted
     response: Prompted | None = None
+
+
+class NewObstacleInput(ObstacleInput):
+    """`POST /v1/me/plans/{planId}/obstacles`: an obstacle to name in the plan."""
+
+    obstacle_id: AppMadeId | None = client_id_field()
 
 
 class ObstaclePatch(ApiModel):

@@ -106,9 +106,21 @@ def _statuses(items: Sequence[Mapping[str, Any]]) -> list[str]:
     return [str(i.get("status", "todo")) for i in items]
 
 
-def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
+class PlanIdTaken(Conflict):
+    """The new plan's id exists already (a replay of its create, or another write's id)."""
+
+
+def create_plan(
+    user_id: str,
+    plan: dict[str, Any],
+    items: Sequence[dict[str, Any]],
+    *,
+    request_hash: str | None = None,
+) -> None:
     """One transaction: the plan, its items, its items counted for each care it serves (each an
-    active care of mine, a 422 naming `careIds.N` otherwise), and my account check."""
+    active care of mine, a 422 naming `careIds.N` otherwise), and my account check.
+    `request_hash`: the app made the plan's id (`shared.domain.replay`); PlanIdTaken when it
+    exists."""
     pk = keys.user_pk(user_id)
     header = {
         "PK": pk,
@@ -121,6 +133,8 @@ def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, An
         "dueKey": f"{plan['createdAt']}#{plan['planId']}",
         "summary": {k: plan[k] for k in SUMMARY_FIELDS if k in plan},
     }
+    if request_hash is not None:
+        header["requestHash"] = request_hash
     tx = Transaction()
     tx.add("plan", [new_item_put(header)])
     for item in items:
@@ -136,6 +150,8 @@ def create_plan(user_id: str, plan: dict[str, Any], items: Sequence[dict[str, An
     try:
         tx.commit()
     except TransactionCancelled as error:
+        if error.failed_on("plan"):
+            raise PlanIdTaken("A plan with this id exists already.") from error
         _raise_unknown_cares(error, first_care, care_ids, care_ids)
         raise Conflict("The plan could not be made; retry.") from error
 
@@ -332,18 +348,29 @@ def add_child(
 def get_item(user_id: str, plan_id: str, item_id: str) -> tuple[dict[str, Any], int, str | None] | None:
     """GetItem (consistent) of one item of my plan: (the item, its version, the `requestHash`
     of its create when the app made its id), or None."""
+    return _get_child(user_id, keys.plan_item_sk(plan_id, item_id), "plan-item", ITEM_FIELDS)
+
+
+def get_obstacle(
+    user_id: str, plan_id: str, obstacle_id: str
+) -> tuple[dict[str, Any], int, str | None] | None:
+    """GetItem (consistent) of one obstacle of my plan, as `get_item` answers an item."""
+    return _get_child(user_id, keys.plan_obstacle_sk(plan_id, obstacle_id), "plan-obstacle", OBSTACLE_FIELDS)
+
+
+def _get_child(
+    user_id: str, sk: str, entity: str, fields: tuple[str, ...]
+) -> tuple[dict[str, Any], int, str | None] | None:
     with throttling_as_unavailable():
         response = dynamodb().get_item(
-            TableName=table_name(),
-            Key=key(keys.user_pk(user_id), keys.plan_item_sk(plan_id, item_id)),
-            ConsistentRead=True,
+            TableName=table_name(), Key=key(keys.user_pk(user_id), sk), ConsistentRead=True
         )
     item = deserialize(response.get("Item", {}))
-    if item.get("entity") != "plan-item":
+    if item.get("entity") != entity:
         return None
     hashed = item.get("requestHash")
     return (
-        {k: item[k] for k in ITEM_FIELDS if k in item},
+        {k: item[k] for k in fields if k in item},
         int(item["version"]),
         str(hashed) if hashed else None,
     )

@@ -25,21 +25,33 @@ def public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in PUBLIC_FIELDS if k in item}
 
 
-def add_reflection(user_id: str, reflection: dict[str, Any]) -> dict[str, Any]:
+class ReflectionIdTaken(Conflict):
+    """The new reflection's id exists already (a replay of its write, or another write's id)."""
+
+
+def add_reflection(
+    user_id: str, reflection: dict[str, Any], *, request_hash: str | None = None
+) -> dict[str, Any]:
     """Put under a new id (a collision fails rather than overwrites), in one transaction with
-    my account check, so a reflection written while my account is erased is not kept."""
+    my account check, so a reflection written while my account is erased is not kept.
+    `request_hash`: the app made the id (`shared.domain.replay`); ReflectionIdTaken when it
+    exists."""
     item = {
         "PK": keys.user_pk(user_id),
         "SK": keys.reflection_sk(reflection["reflectionId"]),
         "entity": "reflection",
         **reflection,
     }
+    if request_hash is not None:
+        item["requestHash"] = request_hash
     tx = Transaction()
     tx.add("reflection", [new_item_put(item)])
     tx.require_account(user_id)
     try:
         tx.commit()
     except TransactionCancelled as error:
+        if error.failed_on("reflection"):
+            raise ReflectionIdTaken("A reflection with this id exists already.") from error
         raise Conflict("The reflection could not be kept; retry.") from error
     return public(item)
 
@@ -51,6 +63,22 @@ def get_reflection(user_id: str, reflection_id: str) -> dict[str, Any] | None:
             TableName=table_name(), Key=key(keys.user_pk(user_id), keys.reflection_sk(reflection_id))
         )
     return public(deserialize(response["Item"])) if "Item" in response else None
+
+
+def find_reflection(user_id: str, reflection_id: str) -> tuple[dict[str, Any], str | None] | None:
+    """GetItem (consistent) USER#<sub> / REFLECTION#<id>: (the reflection as shown, the
+    `requestHash` of its write when the app made its id), or None. A replay is told apart on it."""
+    with throttling_as_unavailable():
+        response = dynamodb().get_item(
+            TableName=table_name(),
+            Key=key(keys.user_pk(user_id), keys.reflection_sk(reflection_id)),
+            ConsistentRead=True,
+        )
+    item = deserialize(response.get("Item", {}))
+    if item.get("entity") != "reflection":
+        return None
+    hashed = item.get("requestHash")
+    return public(item), str(hashed) if hashed else None
 
 
 def list_reflections(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,23 +36,26 @@ _THROTTLING = frozenset(
     }
 )
 
+
 # Standard retry mode already retries throttling with backoff; what still fails after that is
 # answered as a 503 with Retry-After rather than holding the caller. Three attempts in all
 # (`total_max_attempts`: `max_attempts` in this dict counts retries after the first), each at
 # most 1 + 2 s: the worst case, with backoff, stays inside the API functions' 10 s timeout, so
 # the caller gets the 503 rather than a Lambda timeout. DynamoDB answers in milliseconds.
-_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 3},
-    connect_timeout=1,
-    read_timeout=2,
-)
+# `DYNAMODB_READ_TIMEOUT_SECONDS` is for the local stack only, whose emulator is far slower.
+def _client_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=1,
+        read_timeout=float(os.environ.get("DYNAMODB_READ_TIMEOUT_SECONDS", "2")),
+    )
 
 
 def dynamodb() -> DynamoDBClient:
     """The process's DynamoDB client."""
     global _client
     if _client is None:
-        _client = boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        _client = boto3.client("dynamodb", config=_client_config())
     return _client
 
 

@@ -142,15 +142,15 @@ def test_a_reflection_is_one_put(me: CareCaller) -> None:
 
 def test_idempotency_records_only_with_a_key(me: CareCaller) -> None:
     # Powertools: PutItem (in progress) + UpdateItem (completed) around the route's own requests.
+    # A reflection or a care may carry an app-made id: a keyed create without one gets the id
+    # bound to its key (one conditional PutItem more, shared/api/idempotency.py), so a run after
+    # a timeout that struck after the commit is a replay, not a second one.
     key = {"Idempotency-Key": "reflection-1"}
     first = _counted(me, "POST", "/v1/me/reflections", body=reflection_body(), headers=key)
-    assert first == Counter({"PutItem": 1, "TransactWriteItems": 1, "UpdateItem": 1})
+    assert first == Counter({"PutItem": 2, "TransactWriteItems": 1, "UpdateItem": 1})
     replay = _counted(me, "POST", "/v1/me/reflections", body=reflection_body(), headers=key)
     assert replay == Counter({"PutItem": 1}), "a replay is answered from the record alone"
 
-    # A care may carry an app-made id: a keyed create without one gets the id bound to its key
-    # (one conditional PutItem more, shared/api/idempotency.py), so a run after a timeout that
-    # struck after the commit is a replay, not a second care.
     key = {"Idempotency-Key": "care-1"}
     first = _counted(me, "POST", "/v1/me/cares", body=care_body("A"), headers=key)
     assert first == Counter({"Query": 1, "TransactWriteItems": 1, "PutItem": 2, "UpdateItem": 1})

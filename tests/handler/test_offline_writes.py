@@ -175,6 +175,90 @@ def test_a_care_replay_racing_its_first_write_is_told_apart_after_the_write_fail
     assert [i["careId"] for i in mine(aws, ana) if i.get("entity") == "care"] == [care_id]
 
 
+# --- reflections -------------------------------------------------------------------------------
+
+
+def reflection_body(reflection_id: str, text: str = "Lead a team") -> dict[str, Any]:
+    return {
+        "reflectionId": reflection_id,
+        "questionSetVersion": 1,
+        "answers": [{"questionId": "destination", "text": text}],
+    }
+
+
+def test_a_reflection_with_an_app_made_id_is_kept_once(aws: Aws, ana: Person, bea: Person) -> None:
+    reflection_id = new_id()
+    first = ana.care("POST", "/v1/me/reflections", body=reflection_body(reflection_id))
+    assert first.status == 201, first.body
+    assert first.body["reflectionId"] == reflection_id
+    assert first.headers["Location"] == f"/v1/me/reflections/{reflection_id}"
+    before = mine(aws, ana)
+
+    again = ana.care("POST", "/v1/me/reflections", body=reflection_body(reflection_id))
+    assert (again.status, again.body, again.headers["Location"]) == (
+        201,
+        first.body,
+        first.headers["Location"],
+    )
+    assert mine(aws, ana) == before, "a replay stores nothing"
+    read = ana.care("GET", f"/v1/me/reflections/{reflection_id}")
+    assert read.body == first.body
+    assert "requestHash" not in str(read.body)
+    assert "requestHash" not in str(ana.care("GET", "/v1/me/reflections").body)
+
+    # A reflection is kept as written: after other writes, a replay still answers the same.
+    assert ana.care("POST", "/v1/me/reflections", body=reflection_body(new_id(), "Later")).status == 201
+    later = ana.care("POST", "/v1/me/reflections", body=reflection_body(reflection_id))
+    assert (later.status, later.body) == (201, first.body)
+
+    # Another body under the id is a 409; someone else's reflections are their own.
+    before = mine(aws, ana)
+    assert_id_conflict(ana.care("POST", "/v1/me/reflections", body=reflection_body(reflection_id, "Other")))
+    assert mine(aws, ana) == before
+    theirs = bea.care("POST", "/v1/me/reflections", body=reflection_body(reflection_id, "Bea's own"))
+    assert theirs.status == 201, "reflections live in each person's partition"
+
+
+def test_a_reflection_made_with_a_server_id_is_never_a_replay(ana: Person) -> None:
+    body = reflection_body(new_id())
+    del body["reflectionId"]
+    made = ana.care("POST", "/v1/me/reflections", body=body)
+    assert made.status == 201, made.body
+    reply = ana.care("POST", "/v1/me/reflections", body={**body, "reflectionId": made.body["reflectionId"]})
+    assert_id_conflict(reply)
+
+
+@pytest.mark.parametrize("bad", ["01arz3ndektsv4rrffq69g5fav", "01ARZ3NDEKTSV4RRFFQ69G5FA", "I" * 26])
+def test_an_app_made_reflection_plan_or_obstacle_id_that_is_not_a_ulid_is_422(
+    aws: Aws, ana: Person, bad: str
+) -> None:
+    plan_id = new_plan(ana)
+    before = mine(aws, ana)
+    for reply, field in (
+        (ana.care("POST", "/v1/me/reflections", body=reflection_body(bad)), "reflectionId"),
+        (plan_call(ana, "POST", "/v1/me/plans", body={"planId": bad, "title": "Lead"}), "planId"),
+        (
+            plan_call(ana, "POST", f"/v1/me/plans/{plan_id}/obstacles", body=obstacle_body(bad)),
+            "obstacleId",
+        ),
+    ):
+        assert reply.status == 422, reply.body
+        assert [e["field"] for e in reply.problem["errors"]] == [field]
+    assert mine(aws, ana) == before
+
+
+def test_a_reflection_replay_racing_its_first_write_is_told_apart(aws: Aws, ana: Person) -> None:
+    body = reflection_body(new_id())
+    answers: list[Reply] = []
+    with before_write(lambda: answers.append(ana.care("POST", "/v1/me/reflections", body=body))):
+        replay = ana.care("POST", "/v1/me/reflections", body=body)
+    assert answers[0].status == 201
+    assert (replay.status, replay.body) == (201, answers[0].body)
+    assert [i["reflectionId"] for i in mine(aws, ana) if i.get("entity") == "reflection"] == [
+        body["reflectionId"]
+    ]
+
+
 # --- promises ----------------------------------------------------------------------------------
 
 
@@ -375,6 +459,140 @@ def test_a_plan_item_with_an_app_made_id_is_added_once_in_its_place(aws: Aws, an
     assert made_with.status == 422, "a new plan's items take no ids"
 
 
+def plan_body(plan_id: str, title: str = "Lead", **fields: Any) -> dict[str, Any]:
+    items = [{"kind": "skill", "title": "A"}, {"kind": "reading", "title": "B"}]
+    return {"planId": plan_id, "title": title, "items": items, **fields}
+
+
+def test_a_plan_with_an_app_made_id_is_made_once_with_its_items_in_order(
+    aws: Aws, ana: Person, bea: Person
+) -> None:
+    plan_id = new_id()
+    first = plan_call(ana, "POST", "/v1/me/plans", body=plan_body(plan_id))
+    assert first.status == 201, first.body
+    assert first.body["planId"] == plan_id
+    assert (first.headers["Location"], first.headers["ETag"]) == (f"/v1/me/plans/{plan_id}", '"v1"')
+    items = first.body["items"]
+    assert [i["title"] for i in items] == ["A", "B"]
+    assert [i["itemId"] for i in items] == sorted({i["itemId"] for i in items}), "server ids, in order"
+    before = mine(aws, ana)
+
+    again = plan_call(ana, "POST", "/v1/me/plans", body=plan_body(plan_id))
+    assert (again.status, again.body) == (201, first.body)
+    assert (again.headers["ETag"], again.headers["Location"]) == (
+        first.headers["ETag"],
+        first.headers["Location"],
+    )
+    assert mine(aws, ana) == before, "a replay stores nothing"
+    read = plan_call(ana, "GET", f"/v1/me/plans/{plan_id}")
+    assert read.body == first.body
+    assert "requestHash" not in str(read.body)
+    assert "requestHash" not in str(plan_call(ana, "GET", "/v1/me/plans").body)
+
+    # Changed since: the replay shows the plan as it is now.
+    assert plan_call(ana, "PATCH", f"/v1/me/plans/{plan_id}", body={"targetDate": "2031-01-01"}).status == 200
+    later = plan_call(ana, "POST", "/v1/me/plans", body=plan_body(plan_id))
+    assert (later.status, later.headers["ETag"], later.headers["Location"]) == (
+        201,
+        '"v2"',
+        first.headers["Location"],
+    )
+    assert later.body == plan_call(ana, "GET", f"/v1/me/plans/{plan_id}").body
+    assert later.body["targetDate"] == "2031-01-01"
+
+    before = mine(aws, ana)
+    assert_id_conflict(plan_call(ana, "POST", "/v1/me/plans", body=plan_body(plan_id, "Other")))
+    assert_id_conflict(plan_call(ana, "POST", "/v1/me/plans", body={**plan_body(plan_id), "items": []}))
+    assert mine(aws, ana) == before
+    theirs = plan_call(bea, "POST", "/v1/me/plans", body=plan_body(plan_id, "Bea's own"))
+    assert theirs.status == 201, "plans live in each person's partition"
+    # A plan made with a server id is never anyone's replay.
+    made = new_plan(ana)
+    body = {"planId": made, "title": "Lead", "items": [{"kind": "skill", "title": "A"}]}
+    assert_id_conflict(plan_call(ana, "POST", "/v1/me/plans", body=body))
+
+
+def test_a_plan_replay_after_a_care_it_serves_was_archived_is_still_a_replay(aws: Aws, ana: Person) -> None:
+    care_id = ana.care("POST", "/v1/me/cares", body={"statement": "A", "domain": "self"}).body["careId"]
+    plan_id = new_id()
+    body = plan_body(plan_id, careIds=[care_id])
+    first = plan_call(ana, "POST", "/v1/me/plans", body=body)
+    assert first.status == 201, first.body
+    assert ana.care("DELETE", f"/v1/me/cares/{care_id}").status == 204
+    before = mine(aws, ana)
+    again = plan_call(ana, "POST", "/v1/me/plans", body=body)
+    assert (again.status, again.body) == (201, first.body), "a rule of now does not refuse a replay"
+    assert mine(aws, ana) == before
+    new = plan_call(ana, "POST", "/v1/me/plans", body=plan_body(new_id(), careIds=[care_id]))
+    assert new.status == 422, "while a new plan serving that care is refused"
+
+
+def test_a_plan_replay_racing_its_first_write_is_told_apart(aws: Aws, ana: Person) -> None:
+    body = plan_body(new_id())
+    answers: list[Reply] = []
+    with before_write(lambda: answers.append(plan_call(ana, "POST", "/v1/me/plans", body=body))):
+        replay = plan_call(ana, "POST", "/v1/me/plans", body=body)
+    assert answers[0].status == 201
+    assert (replay.status, replay.body) == (201, answers[0].body)
+    assert [i["planId"] for i in mine(aws, ana) if i.get("entity") == "plan"] == [body["planId"]]
+    assert len([i for i in mine(aws, ana) if i.get("entity") == "plan-item"]) == 2
+
+
+# --- obstacles ---------------------------------------------------------------------------------
+
+
+def obstacle_body(obstacle_id: str, description: str = "Fear of letting go") -> dict[str, Any]:
+    return {"obstacleId": obstacle_id, "kind": "dragon", "description": description}
+
+
+def test_an_obstacle_with_an_app_made_id_is_named_once(aws: Aws, ana: Person) -> None:
+    plan_id = new_plan(ana)
+    path = f"/v1/me/plans/{plan_id}/obstacles"
+    obstacle_id = new_id()
+    first = plan_call(ana, "POST", path, body=obstacle_body(obstacle_id))
+    assert first.status == 201, first.body
+    assert first.body["obstacleId"] == obstacle_id
+    before = mine(aws, ana)
+
+    again = plan_call(ana, "POST", path, body=obstacle_body(obstacle_id))
+    assert (again.status, again.body, again.headers["ETag"]) == (201, first.body, first.headers["ETag"])
+    assert mine(aws, ana) == before, "a replay stores nothing"
+    plan = plan_call(ana, "GET", f"/v1/me/plans/{plan_id}").body
+    assert plan["obstacles"] == [first.body]
+    assert "requestHash" not in str(plan)
+    assert "requestHash" not in str(plan_call(ana, "GET", path).body)
+
+    # Changed since: the replay shows the obstacle as it is now.
+    patched = plan_call(ana, "PATCH", f"{path}/{obstacle_id}", body={"response": "Hand over one task"})
+    assert patched.status == 200, patched.body
+    later = plan_call(ana, "POST", path, body=obstacle_body(obstacle_id))
+    assert (later.status, later.body, later.headers["ETag"]) == (201, patched.body, '"v2"')
+
+    before = mine(aws, ana)
+    assert_id_conflict(plan_call(ana, "POST", path, body=obstacle_body(obstacle_id, "Other")))
+    assert_id_conflict(plan_call(ana, "POST", path, body={**obstacle_body(obstacle_id), "kind": "cliff"}))
+    assert mine(aws, ana) == before
+    # An obstacle named with a server id is never anyone's replay.
+    made = plan_call(ana, "POST", path, body={"kind": "cliff", "description": "Gap"}).body
+    assert_id_conflict(
+        plan_call(
+            ana, "POST", path, body={"obstacleId": made["obstacleId"], "kind": "cliff", "description": "Gap"}
+        )
+    )
+
+
+def test_an_obstacle_replay_racing_its_first_write_is_told_apart(aws: Aws, ana: Person) -> None:
+    plan_id = new_plan(ana)
+    body = obstacle_body(new_id())
+    path = f"/v1/me/plans/{plan_id}/obstacles"
+    answers: list[Reply] = []
+    with before_write(lambda: answers.append(plan_call(ana, "POST", path, body=body))):
+        replay = plan_call(ana, "POST", path, body=body)
+    assert answers[0].status == 201
+    assert (replay.status, replay.body) == (201, answers[0].body)
+    assert len(plan_call(ana, "GET", f"/v1/me/plans/{plan_id}").body["obstacles"]) == 1
+
+
 def test_an_item_replay_racing_its_first_write_is_told_apart(aws: Aws, ana: Person) -> None:
     plan_id = new_plan(ana)
     body = {"itemId": new_id(), "kind": "practice", "title": "Ask"}
@@ -395,6 +613,14 @@ def test_export_shows_nothing_of_request_hashes(aws: Aws, ana: Person, bea: Pers
     plan_id = new_plan(ana)
     body = {"itemId": new_id(), "kind": "reading", "title": "The book"}
     assert plan_call(ana, "POST", f"/v1/me/plans/{plan_id}/items", body=body).status == 201
+    assert ana.care("POST", "/v1/me/reflections", body=reflection_body(new_id())).status == 201
+    assert plan_call(ana, "POST", "/v1/me/plans", body=plan_body(new_id())).status == 201
+    path = f"/v1/me/plans/{plan_id}/obstacles"
+    assert plan_call(ana, "POST", path, body=obstacle_body(new_id())).status == 201
+    keyed = {"Idempotency-Key": f"key-{new_id()}"}  # the id bound to the key: a hash too
+    assert plan_call(ana, "POST", "/v1/me/plans", body={"title": "Keyed"}, headers=keyed).status == 201
+    hashed = {i.get("entity") for i in mine(aws, ana) if "requestHash" in i}
+    assert {"care", "reflection", "plan", "plan-item", "plan-obstacle"} <= hashed
     for person in (ana, bea):
         exported = person.profile("GET", "/v1/me/export")
         assert exported.status == 200, exported.body
