@@ -165,7 +165,7 @@ def _templates() -> tuple[dict[str, Any], dict[str, Any]]:
     user = _sub(999_999_999_999)
     plan = make_plan(
         user, {"title": "Listening", "items": [{"kind": "skill", "title": "Ask one open question"}]}, SET_AT
-    )
+    ).data
     request = {"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "mode": "pinned", "timeZone": ZONE}
     out = []
     for item_id in (None, str(plan["items"][0]["itemId"])):
