@@ -242,17 +242,6 @@ class Pair:
         return len(log) == self.step_index + 1 and log[-1]["act"] == act
 
 
-def _partner_token(info: dict[str, Any]) -> str:
-    partner = info["partners"][0]
-    reply = requests.post(
-        info["tokenUrl"],
-        data={"grant_type": "client_credentials"},
-        auth=(partner["clientId"], partner["clientSecret"]),
-        timeout=10,
-    )
-    return str(_expect(reply, 200)["access_token"])
-
-
 def _set_webhook(api_url: str, headers: dict[str, str], url: str) -> str:
     """Point the partner's webhook at `url` for promise.moved; answers the signing secret."""
     made = requests.put(
@@ -431,7 +420,9 @@ def webhook_latency(ctx: Context) -> Report:
     with local_stack() as info, receiving() as receiver:
         api_url = str(info["apiUrl"])
         started = time.perf_counter()
-        partner = {"Authorization": f"Bearer {_partner_token(info)}"}
+        from tests.support.stack import partner_token
+
+        partner = {"Authorization": f"Bearer {partner_token(info)}"}
         receiver.verifier = Webhook(_set_webhook(api_url, partner, receiver.url))
         pairs = _pairs(info)
         setup_seconds = time.perf_counter() - started

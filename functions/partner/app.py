@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
-from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
+from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, QueryTime, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
 from shared.domain import xapi
@@ -405,7 +405,7 @@ class StatementResult(ApiModel):
 )
 def statements(
     client_id: ClientId,
-    since: Annotated[AwareDatetime | None, Query(description="RFC 3339: statements from then on")] = None,
+    since: Annotated[QueryTime | None, Query(description="RFC 3339: statements from then on")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> StatementResult:

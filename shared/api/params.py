@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from pydantic import AwareDatetime, BeforeValidator
 
 from shared.api.pagination import MAX_LIMIT
 
@@ -33,6 +35,18 @@ IdempotencyKey = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339_only(value: object) -> object:
+    """A time in a query is RFC 3339 text; pydantic alone would also take `0.5` as a Unix time."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 time with an offset")
+    return value
+
+
+# An RFC 3339 time (with its offset) in a query string.
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 
 

@@ -109,3 +109,16 @@ def test_statements_need_a_reading_scope_in_the_token_and_the_grant(aws: Aws) ->
     client_id = grant(ana, acme, ["plans.read"], status=200)["clientId"]
     narrow = as_partner(acme, "GET", f"/partner/v1/clients/{client_id}/statements", scopes=("promises.read",))
     assert narrow.status == 403
+
+
+@pytest.mark.parametrize("since", ["0.5", "1796000000", "2026-03-11", "2026-03-11T00:00:00"])
+def test_since_is_an_rfc_3339_time_with_its_offset(aws: Aws, since: str) -> None:
+    """Found by the fuzzer: pydantic alone took `0.5` as a Unix time."""
+    ana = new_person(aws, "ana")
+    acme = register("Acme Coaching")
+    client_id = grant(ana, acme, ["plans.read"])["clientId"]
+    reply = as_partner(acme, "GET", f"/partner/v1/clients/{client_id}/statements", query={"since": since})
+    assert reply.status == 422, reply.body
+    assert reply.problem["errors"][0]["field"] == "since"
+    good = {"since": "2026-03-11T00:00:00+01:00"}
+    assert as_partner(acme, "GET", f"/partner/v1/clients/{client_id}/statements", query=good).status == 200

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from infra.local.gateway import FUNCTION_LOG_NAME
-from tests.support.stack import Person
+from tests.support.stack import Person, partner_token
 
 PROMISE_DUE = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -33,18 +33,6 @@ def _ok(response: requests.Response, *statuses: int) -> Any:
 
 def _unique(label: str) -> str:
     return f"{label} {uuid.uuid4().hex[:10]}"
-
-
-def _partner_token(stack: dict[str, Any]) -> str:
-    partner = stack["partners"][0]
-    reply = requests.post(
-        stack["tokenUrl"],
-        data={"grant_type": "client_credentials"},
-        auth=(partner["clientId"], partner["clientSecret"]),
-        timeout=10,
-    )
-    assert reply.status_code == 200, reply.text
-    return str(reply.json()["access_token"])
 
 
 def _journey(stack: dict[str, Any], ana: Person, bea: Person, seeded: dict[str, str]) -> None:
@@ -236,7 +224,7 @@ def _journey(stack: dict[str, Any], ana: Person, bea: Person, seeded: dict[str, 
         200,
         201,
     )
-    seeded["partner access token"] = _partner_token(stack)
+    seeded["partner access token"] = partner_token(stack)
     partner = {"Authorization": f"Bearer {seeded['partner access token']}"}
     client = granted["clientId"]
     _ok(requests.get(f"{api}/partner/v1/clients", headers=partner, timeout=10))

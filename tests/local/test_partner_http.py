@@ -10,17 +10,7 @@ from typing import Any
 
 import requests
 
-from tests.support.stack import Person
-
-
-def _token(stack: dict[str, Any], scope: str | None = None) -> str:
-    partner = stack["partners"][0]
-    form = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
-    reply = requests.post(
-        stack["tokenUrl"], data=form, auth=(partner["clientId"], partner["clientSecret"]), timeout=10
-    )
-    assert reply.status_code == 200, reply.text
-    return str(reply.json()["access_token"])
+from tests.support.stack import Person, partner_token
 
 
 def test_a_partner_reads_what_a_person_granted_until_they_revoke_it(
@@ -40,7 +30,7 @@ def test_a_partner_reads_what_a_person_granted_until_they_revoke_it(
     client_id = granted.json()["clientId"]
 
     api = local_stack["apiUrl"]
-    headers = {"Authorization": f"Bearer {_token(local_stack)}"}
+    headers = {"Authorization": f"Bearer {partner_token(local_stack)}"}
     clients = requests.get(f"{api}/partner/v1/clients", headers=headers, timeout=10)
     assert clients.status_code == 200, clients.text
     assert client_id in [c["clientId"] for c in clients.json()["items"]]
@@ -49,7 +39,7 @@ def test_a_partner_reads_what_a_person_granted_until_they_revoke_it(
     assert read.json()["displayName"] == "Ana"
     assert handle not in read.text
     # A token without the route's scope: the gateway refuses it before any function runs.
-    narrow = {"Authorization": f"Bearer {_token(local_stack, 'partner/clients.read')}"}
+    narrow = {"Authorization": f"Bearer {partner_token(local_stack, 'partner/clients.read')}"}
     assert (
         requests.get(f"{api}/partner/v1/clients/{client_id}/profile", headers=narrow, timeout=10).status_code
         == 403
@@ -97,7 +87,7 @@ def test_a_move_reaches_the_partners_webhook_signed_through_the_stream_and_the_q
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         api = local_stack["apiUrl"]
-        headers = {"Authorization": f"Bearer {_token(local_stack)}"}
+        headers = {"Authorization": f"Bearer {partner_token(local_stack)}"}
         url = f"http://127.0.0.1:{server.server_port}/hooks"
         made = requests.put(
             f"{api}/partner/v1/webhook",

@@ -193,6 +193,18 @@ def sign_in(cognito: Any, client_id: str, email: str, password: str) -> dict[str
     return response["AuthenticationResult"]  # type: ignore[no-any-return]
 
 
+def partner_token(stack: dict[str, Any], scope: str | None = None) -> str:
+    """A client-credentials access token of the stack's demo partner, from its `tokenUrl` (all
+    its scopes, or only `scope`)."""
+    partner = stack["partners"][0]
+    form = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
+    reply = requests.post(
+        stack["tokenUrl"], data=form, auth=(partner["clientId"], partner["clientSecret"]), timeout=10
+    )
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["access_token"])
+
+
 def new_person(stack: dict[str, Any], cognito: Any, *, prefix: str = "person") -> Person:
     """Sign a new, unique person up (SignUp + AdminConfirmSignUp) and sign them in."""
     email = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
