@@ -26,6 +26,7 @@ from shared.store.table import (
     deserialize,
     dynamodb,
     key,
+    query_all,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -212,14 +213,7 @@ def memberships_due(user_id: str, first_due: str, last_due: str) -> list[dict[st
         },
         "ProjectionExpression": "promiseId, #role",
     }
-    out: list[dict[str, Any]] = []
-    while True:
-        with throttling_as_unavailable():
-            response = dynamodb().query(**params)
-        out.extend(deserialize(i) for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return out
-        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return query_all(params)
 
 
 def promises(promise_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -270,11 +264,4 @@ def reminders(user_id: str) -> list[dict[str, Any]]:
             ":reminder": {"S": "plan-reminder"},
         },
     }
-    out: list[dict[str, Any]] = []
-    while True:
-        with throttling_as_unavailable():
-            response = dynamodb().query(**params)
-        out.extend(deserialize(i) for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return out
-        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return query_all(params)

@@ -22,6 +22,7 @@ from shared.store.table import (
     error_code,
     key,
     new_item_put,
+    query_all,
     serialize,
     table_name,
     throttling_as_unavailable,
@@ -485,14 +486,7 @@ def my_memberships(user_id: str) -> list[dict[str, Any]]:
         },
         "ProjectionExpression": "promiseId, myRole",
     }
-    out: list[dict[str, Any]] = []
-    while True:
-        with throttling_as_unavailable():
-            response = dynamodb().query(**params)
-        out.extend(deserialize(i) for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return out
-        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return query_all(params)
 
 
 def promise_partition(promise_id: str) -> list[dict[str, Any]]:
@@ -503,14 +497,7 @@ def promise_partition(promise_id: str) -> list[dict[str, Any]]:
         "ExpressionAttributeValues": {":pk": {"S": keys.promise_pk(promise_id)}},
         "ConsistentRead": True,
     }
-    out: list[dict[str, Any]] = []
-    while True:
-        with throttling_as_unavailable():
-            response = dynamodb().query(**params)
-        out.extend(deserialize(i) for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return out
-        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return query_all(params)
 
 
 def update_item(pk: str, sk: str, sets: Mapping[str, Any], removes: tuple[str, ...] = ()) -> None:

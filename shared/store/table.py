@@ -162,3 +162,16 @@ def query_prefix(
     with throttling_as_unavailable():
         response = dynamodb().query(**params)
     return [deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def query_all(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every page of one Query (`params` as for the client's `query`), deserialised."""
+    request = dict(params)
+    out: list[dict[str, Any]] = []
+    while True:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**request)
+        out.extend(deserialize(i) for i in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return out
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
