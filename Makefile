@@ -17,12 +17,13 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: help install run test lint typecheck pytest openapi openapi-check layer-requirements build bench load clean
+.PHONY: help install run test lint typecheck pytest openapi openapi-check layer-requirements build deploy bench load clean
 
 help:
 	@echo "make run    start the local stack (installs on first use)"
 	@echo "make test   every check: lint, types, template, OpenAPI, tests, API fuzzing"
 	@echo "make build  sam build (no Docker needed)"
+	@echo "make deploy build, then sam deploy with samconfig.toml (ENV=prod for [prod]; needs AWS credentials)"
 	@echo "make bench  cold-start and DynamoDB benchmarks"
 	@echo "make load   50 simulated people on the local stack (Locust), then a check of the table"
 
@@ -101,6 +102,14 @@ build: install $(SAM) layer-requirements
 	done
 	@echo "build: layer $(LAYER_BUILD) holds shared/ and $$(find $(LAYER_BUILD) -name '*.so' | wc -l) aarch64 binaries"
 	$(PY) -m infra.bytecode .aws-sam/build
+
+# sam deploy with samconfig.toml's [$(ENV)] tables: a change set to confirm, then the stack.
+# Parameters (ARNs of the alarms' topic, SES identity, push secrets: never secret values) go in
+# samconfig.toml; docs/operations.md says which and in what order.
+ENV ?= default
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-file samconfig.toml --config-env $(ENV) \
+	  --template-file .aws-sam/build/template.yaml
 
 bench: install
 	$(PY) -m bench

@@ -19,7 +19,7 @@ STACK = "career-journey-bench"
 def _parameter_value(name: str, spec: dict[str, Any]) -> str:
     if "Default" in spec:
         return str(spec["Default"])
-    # No default (a secret such as CursorSigningKey): a dummy that meets the length rules.
+    # No default (a secret such as ApnsSigningKey): a dummy that meets the length rules.
     dummy = f"bench-{name}-not-a-secret"
     return dummy.ljust(int(spec.get("MinLength", 0)), "x")
 

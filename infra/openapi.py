@@ -28,6 +28,28 @@ PARTNER_SCHEME = "partnerToken"
 SECURITY_SCHEME = "cognitoUser"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
+# One tag per capability, in the order a reader meets them. Every route names one of these
+# (`tags=[...]` next to its `operation_id`); generated clients make one module or class of each.
+TAGS: dict[str, str] = {
+    "Health": "Is the API up (no sign-in needed).",
+    "Profile": "My profile: who I am, my level, my time zone and notification preferences.",
+    "Account": "My account as a whole: export all my data, or erase it.",
+    "Notifications": "Push devices I registered, and my inbox of reminders and nudges.",
+    "Blocks": "People I have blocked: their requests and offers do not reach me.",
+    "Reflections": "The generative questions and my answers to them.",
+    "Cares": "What I care about, ranked, with its history and the care map.",
+    "Promises": "My promises: open one, make moves, assess, invite an outside counterpart.",
+    "Counterpart": "An outside counterpart acting on a promise through a link, without an account.",
+    "Journey": "My record as a performer, month by month.",
+    "Plans": "Learning plans: templates, my plans, their items, obstacles and partners' suggestions.",
+    "Reminders": "Reminders of a plan or of one of its items (RFC 5545 rules).",
+    "Consent": "Partners, my grants to them, and their access to my data.",
+    "Sync": "What changed in my data since I last looked (offline sync).",
+    "Calendar": "My secret calendar feed of promises and reminders.",
+    "Partner": "For partners: the people who granted access, what they may read, requests and suggestions.",
+    "Webhooks": "For partners: where events go, the signing secret, and every delivery.",
+}
+
 _COMMON_PROBLEMS: dict[str, str] = {
     "429": (
         "Too many requests: the route's throttle, or this person's (link's, feed's) limit;"
@@ -41,7 +63,6 @@ def _env_for_import() -> None:
     # Importing a function needs no AWS at all; these only satisfy lazy settings if touched.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("TABLE_NAME", "openapi")
-    os.environ.setdefault("CURSOR_SIGNING_KEY", "openapi-generation-only-key-000000")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CareerJourney")
 
 
@@ -71,6 +92,10 @@ def build_document() -> dict[str, Any]:
         for method, operation in item.items():
             route = routes.get((method.upper(), path))
             _decorate(operation, route, has_path_params="{" in path)
+            unknown = set(operation.get("tags", [])) - set(TAGS)
+            if unknown:
+                raise ValueError(f"{method.upper()} {path}: tags {sorted(unknown)} are not in TAGS")
+    schemas = _name_generic_models(paths, schemas)
     _link_created_resources(paths, schemas)
     used = _referenced(paths, schemas)
     schemas = {name: schema for name, schema in schemas.items() if name in used}
@@ -85,6 +110,7 @@ def build_document() -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "http://127.0.0.1:3000", "description": "local stack"}],
+        "tags": [{"name": name, "description": description} for name, description in TAGS.items()],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
@@ -113,6 +139,39 @@ def build_document() -> dict[str, Any]:
     }
 
 
+def _name_generic_models(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """`CarePage` for pydantic's `Page_Care_` (the component of `Page[Care]`), references included.
+
+    Generated clients name their types after the components: `Page_Care_` would stay a Swift type
+    with underscores, and one client's `PageCare` is another's `Page_Care_`.
+    """
+    renames: dict[str, str] = {}
+    for name in schemas:
+        generic = re.fullmatch(r"([A-Za-z0-9]+)_([A-Za-z0-9]+)_", name)
+        if generic:
+            renames[name] = generic.group(2) + generic.group(1)
+    clashes = set(renames.values()) & set(schemas)
+    if clashes:
+        raise ValueError(f"generic models would take the names of other components: {sorted(clashes)}")
+    prefix = "#/components/schemas/"
+    pending: list[Any] = [paths, schemas]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] in renames:
+                node["$ref"] = prefix + renames[ref[len(prefix) :]]
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    renamed = {}
+    for name, schema in schemas.items():
+        if name in renames:
+            schema["title"] = renames[name]
+        renamed[renames.get(name, name)] = schema
+    return renamed
+
+
 def _link_created_resources(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     """OpenAPI links from each create to the operations on what it created.
 
@@ -133,10 +192,11 @@ def _link_created_resources(paths: dict[str, Any], schemas: dict[str, Any]) -> N
             match = re.match(re.escape(path) + r"/{(\w+)}(/|$)", target)
             if not match or match.group(1) not in fields:
                 continue
-            for method, operation in sorted(target_item.items()):
+            for _method, operation in sorted(target_item.items()):
                 parameters = {match.group(1): f"$response.body#/{match.group(1)}"}
                 parameters.update({p: f"$request.path.{p}" for p in parents})
-                links[f"{method}_{operation['operationId']}"] = {
+                # Named by the operation it leads to: operation ids are unique in the document.
+                links[operation["operationId"]] = {
                     "operationId": operation["operationId"],
                     "parameters": parameters,
                 }

@@ -119,8 +119,6 @@ def use_table(table_name: str, *, region: str | None = None, endpoint_url: str |
     from shared.store import table
 
     os.environ["TABLE_NAME"] = table_name
-    # The functions' settings insist on a cursor key; registration signs no cursor.
-    os.environ.setdefault("CURSOR_SIGNING_KEY", "unused-by-partner-registration")
     if region:
         os.environ["AWS_DEFAULT_REGION"] = region
     if endpoint_url:

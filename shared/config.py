@@ -8,7 +8,8 @@ from functools import cache
 
 
 class ConfigurationError(RuntimeError):
-    """A required environment variable is missing: a deployment fault, never the client's."""
+    """A required environment variable or secret is missing or malformed: a deployment fault,
+    never the client's."""
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,6 @@ class Settings:
     """What a function needs from its environment."""
 
     table_name: str
-    cursor_signing_key: bytes
     user_pool_id: str | None
     service_name: str
     # The SNS platform applications devices register with; absent where push is not set up
@@ -26,12 +26,13 @@ class Settings:
 
     @classmethod
     def from_environ(cls) -> Settings:
-        missing = [name for name in ("TABLE_NAME", "CURSOR_SIGNING_KEY") if not os.environ.get(name)]
+        # Secrets (the cursor keys, the client id key) are not settings: `shared.secrets` reads
+        # them from Secrets Manager, by the name the environment gives.
+        missing = [name for name in ("TABLE_NAME",) if not os.environ.get(name)]
         if missing:
             raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
         return cls(
             table_name=os.environ["TABLE_NAME"],
-            cursor_signing_key=os.environ["CURSOR_SIGNING_KEY"].encode(),
             user_pool_id=os.environ.get("USER_POOL_ID") or None,
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "career-journey"),
             ios_platform_application_arn=os.environ.get("IOS_PLATFORM_APPLICATION_ARN") or None,

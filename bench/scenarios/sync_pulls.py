@@ -23,6 +23,8 @@ page after page, at 200 and at 1,000 a page: pages, seconds in all and per page.
 from __future__ import annotations
 
 import copy
+import json
+import os
 import time
 import warnings
 from datetime import UTC, datetime
@@ -138,6 +140,7 @@ def _new_changes(k: int, first_src: int) -> list[Any]:
 def _measure_history(count: int) -> dict[str, Any]:
     from moto import mock_aws
 
+    from shared import secrets
     from shared.domain.sync import SyncCursor
     from shared.logic import sync as logic
     from shared.store.table import reset_clients, table_name
@@ -151,6 +154,8 @@ def _measure_history(count: int) -> dict[str, Any]:
         assert session is not None
         meter.register(session)
         reset_clients()
+        # The cursor keys the sync cursors are signed with, as the template's secret holds them.
+        create_cursor_key_secret()
         try:
             create_app_table()
             started = time.perf_counter()
@@ -183,7 +188,20 @@ def _measure_history(count: int) -> dict[str, Any]:
                 cursor = page.next_cursor
         finally:
             reset_clients()
+            secrets.reset_clients()
     return {"seed_seconds": round(seeded, 1), "pulls": rows}
+
+
+def create_cursor_key_secret() -> None:
+    """The cursor key secret in the emulator, under the name the function's environment gives."""
+    from shared import secrets
+
+    name = os.environ.setdefault(secrets.CURSOR_KEY_ENV, "career-journey-bench-CursorSigningKey")
+    value = {secrets.CURRENT: "bench-cursor-key-".ljust(64, "0")}
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=name, SecretString=json.dumps(value)
+    )
+    secrets.reset_clients()
 
 
 def _first_sync_on_the_local_stack() -> list[dict[str, Any]]:

@@ -47,6 +47,8 @@ _ETAG_HEADER: OpenAPIResponseHeader = {
 
 @app.post(
     "/v1/me/calendar-feed",
+    operation_id="createCalendarFeed",
+    tags=["Calendar"],
     summary="Make my secret calendar feed, or rotate it: a new URL, and the old one stops working",
     description=(
         "Answers the feed's URL, to subscribe to in a calendar app: my promises' due times (as "
@@ -73,6 +75,8 @@ def make_feed() -> Response[CalendarFeed]:
 
 @app.delete(
     "/v1/me/calendar-feed",
+    operation_id="revokeCalendarFeed",
+    tags=["Calendar"],
     summary="Revoke my calendar feed: its URL is a 404 from now on",
     responses={204: {"description": "Revoked"}, **problem_responses(404, 409)},
 )
@@ -84,6 +88,8 @@ def revoke_feed() -> Response[None]:
 
 @app.get(
     "/v1/calendar/<feedToken>",
+    operation_id="getCalendarFeed",
+    tags=["Calendar"],
     summary="The calendar feed (iCalendar, RFC 5545), without an account: the URL is the credential",
     description=(
         "The last segment is `<token>.ics`; anything else, an unknown, rotated or revoked token "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -29,6 +29,7 @@ from shared.models.care import (
     CareMapEntry,
     CarePatch,
     CareRevision,
+    CareStatus,
     QuestionSet,
     Reflection,
     ReflectionInput,
@@ -46,6 +47,8 @@ CareId = Annotated[str, path_id("careId")]
 
 @app.get(
     "/v1/care/questions",
+    operation_id="getCareQuestions",
+    tags=["Reflections"],
     summary="The generative questions (the current set, or an earlier version)",
     responses={200: {"description": "The question set"}, **problem_responses(404)},
 )
@@ -105,6 +108,8 @@ def _reflection_url(reflection: dict[str, Any]) -> str:
 
 @app.post(
     "/v1/me/reflections",
+    operation_id="writeReflection",
+    tags=["Reflections"],
     summary="Write a reflection: answers to the generative questions, kept as written",
     description=(
         "`reflectionId` (optional) is a ULID the app made: replaying the same write (same id and "
@@ -151,7 +156,12 @@ def write_reflection(
     )
 
 
-@app.get("/v1/me/reflections", summary="My reflections, newest first")
+@app.get(
+    "/v1/me/reflections",
+    operation_id="listMyReflections",
+    tags=["Reflections"],
+    summary="My reflections, newest first",
+)
 def list_my_reflections(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Reflection]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="reflections")
@@ -164,6 +174,8 @@ def list_my_reflections(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> 
 
 @app.get(
     "/v1/me/reflections/<reflectionId>",
+    operation_id="getReflection",
+    tags=["Reflections"],
     summary="One of my reflections",
     responses={200: {"description": "The reflection"}, **problem_responses(404)},
 )
@@ -235,6 +247,8 @@ def _replayed_care(found: dict[str, Any] | None, hashed: str) -> Response[Care] 
 
 @app.post(
     "/v1/me/cares",
+    operation_id="createCare",
+    tags=["Cares"],
     summary="Name something I care about",
     description=(
         "`careId` (optional) is a ULID the app made: replaying the same write (same id and body) "
@@ -306,9 +320,14 @@ def create_care(care: Annotated[CareInput, Body()], idempotency_key: Idempotency
     )
 
 
-@app.get("/v1/me/cares", summary="My cares: active ones in rank order, or archived ones, last archived first")
+@app.get(
+    "/v1/me/cares",
+    operation_id="listMyCares",
+    tags=["Cares"],
+    summary="My cares: active ones in rank order, or archived ones, last archived first",
+)
 def list_my_cares(
-    status: Annotated[Literal["active", "archived"], Query()] = "active",
+    status: Annotated[CareStatus, Query()] = "active",
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[Care]:
@@ -353,6 +372,8 @@ def _sort_key(care: dict[str, Any], status: str) -> tuple[str, str]:
 
 @app.get(
     "/v1/me/cares/<careId>",
+    operation_id="getCare",
+    tags=["Cares"],
     summary="One of my cares",
     responses={200: {"description": "The care"}, **problem_responses(404)},
 )
@@ -432,6 +453,8 @@ def _change_care(user_id: str, care_id: str, if_match: str | None, patch: dict[s
 
 @app.patch(
     "/v1/me/cares/<careId>",
+    operation_id="updateCare",
+    tags=["Cares"],
     summary="Refine one of my cares (JSON Merge Patch); `rank` re-ranks, `status` archives or restores",
     responses={200: {"description": "The changed care"}, **problem_responses(404, 409, 412)},
 )
@@ -450,6 +473,8 @@ def _current_on_stale(care_id: str) -> AbstractContextManager[None]:
 
 @app.delete(
     "/v1/me/cares/<careId>",
+    operation_id="archiveCare",
+    tags=["Cares"],
     summary="Archive one of my cares: it leaves the ranking, and stays in history and in links",
     responses={204: {"description": "Archived"}, **problem_responses(404, 409, 412)},
 )
@@ -461,6 +486,8 @@ def archive_my_care(care_id: CareId, if_match: IfMatch = None) -> Response[None]
 
 @app.get(
     "/v1/me/cares/<careId>/history",
+    operation_id="listCareRevisions",
+    tags=["Cares"],
     summary="Every revision of one of my cares, oldest first",
     responses={200: {"description": "Revisions"}, **problem_responses(404)},
 )
@@ -478,7 +505,10 @@ def care_history(care_id: CareId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor =
 
 
 @app.get(
-    "/v1/me/care-map", summary="My cares with their linked promises and plan items; neglected ones flagged"
+    "/v1/me/care-map",
+    operation_id="getCareMap",
+    tags=["Cares"],
+    summary="My cares with their linked promises and plan items; neglected ones flagged",
 )
 def care_map() -> CareMap:
     now = utc_now()

@@ -24,7 +24,12 @@ app = App()
 PartnerId = Annotated[str, path_id("partnerId")]
 
 
-@app.get("/v1/partners", summary="The partner directory: coaching companies and what they may ask for")
+@app.get(
+    "/v1/partners",
+    operation_id="listPartners",
+    tags=["Consent"],
+    summary="The partner directory: coaching companies and what they may ask for",
+)
 def list_partners(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Partner]:
     # Everyone sees the same directory: the cursor is bound to the list, not to me.
     start = decode_cursor(cursor, user_id="*", list_name="partners")
@@ -37,6 +42,8 @@ def list_partners(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[P
 
 @app.post(
     "/v1/me/grants",
+    operation_id="grantPartner",
+    tags=["Consent"],
     summary="Grant a partner some of its scopes (again: replace the grant)",
     responses={
         201: {"description": "Granted"},
@@ -64,7 +71,7 @@ def grant(request: Annotated[GrantInput, Body()], idempotency_key: IdempotencyKe
     )
 
 
-@app.get("/v1/me/grants", summary="My grants to partners")
+@app.get("/v1/me/grants", operation_id="listMyGrants", tags=["Consent"], summary="My grants to partners")
 def list_grants(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Grant]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="grants")
@@ -78,6 +85,8 @@ def list_grants(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Gra
 
 @app.delete(
     "/v1/me/grants/<partnerId>",
+    operation_id="revokeGrant",
+    tags=["Consent"],
     summary="Revoke my grant to a partner: its very next request for me is refused",
     responses={204: {"description": "Revoked"}, **problem_responses(404)},
 )
@@ -87,7 +96,12 @@ def revoke(partner_id: PartnerId) -> Response[None]:
     return Response(status_code=204, body=None)
 
 
-@app.get("/v1/me/access-log", summary="Every read or write of my data by a partner, newest first")
+@app.get(
+    "/v1/me/access-log",
+    operation_id="listAccessLog",
+    tags=["Consent"],
+    summary="Every read or write of my data by a partner, newest first",
+)
 def access_log(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[AccessEntry]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="access-log")

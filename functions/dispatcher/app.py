@@ -23,8 +23,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     run = dispatch(now)
     metrics.add_metric(name="RemindersFired", unit="Count", value=run.fired)
+    # Every run, 0 included: the lag alarm treats a minute without it as the dispatcher down.
+    metrics.add_metric(name="ReminderLagSeconds", unit="Seconds", value=run.lag_seconds)
     if run.held:
         metrics.add_metric(name="RemindersHeld", unit="Count", value=run.held)
     if run.failed:
         metrics.add_metric(name="RemindersFailed", unit="Count", value=run.failed)
-    return {"fired": run.fired, "held": run.held, "skipped": run.skipped, "failed": run.failed}
+    return {
+        "fired": run.fired,
+        "held": run.held,
+        "skipped": run.skipped,
+        "failed": run.failed,
+        "lagSeconds": run.lag_seconds,
+    }

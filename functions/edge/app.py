@@ -17,7 +17,7 @@ class Health(ApiModel):
     status: Literal["ok"]
 
 
-@app.get("/v1/health", summary="Liveness (no sign-in needed)")
+@app.get("/v1/health", operation_id="getHealth", tags=["Health"], summary="Liveness (no sign-in needed)")
 def health() -> Health:
     return Health(status="ok")
 

@@ -98,7 +98,12 @@ class Items(ApiModel):
     items: list[ClientCare]
 
 
-@app.get("/partner/v1/clients", summary="People who granted me access (scope clients.read)")
+@app.get(
+    "/partner/v1/clients",
+    operation_id="listPartnerClients",
+    tags=["Partner"],
+    summary="People who granted me access (scope clients.read)",
+)
 def list_clients(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Client]:
     who = caller()
     start = decode_cursor(cursor, user_id=who.partner_id, list_name="partner-clients")
@@ -111,6 +116,8 @@ def list_clients(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Cl
 
 @app.get(
     "/partner/v1/clients/<clientId>/profile",
+    operation_id="getClientProfile",
+    tags=["Partner"],
     summary="A client's profile (scope profile.read)",
     responses={200: {"description": "The profile"}, **problem_responses(403, 404)},
 )
@@ -126,6 +133,8 @@ def client_profile(client_id: ClientId) -> ClientProfile:
 
 @app.get(
     "/partner/v1/clients/<clientId>/cares",
+    operation_id="listClientCares",
+    tags=["Partner"],
     summary="A client's cares, active first by rank (scope cares.read)",
     responses={200: {"description": "The cares"}, **problem_responses(403, 404)},
 )
@@ -148,6 +157,8 @@ def client_cares(client_id: ClientId) -> Items:
 
 @app.get(
     "/partner/v1/clients/<clientId>/promises",
+    operation_id="listClientPromises",
+    tags=["Partner"],
     summary="A client's promises, latest due first (scope promises.read)",
     responses={200: {"description": "The promises"}, **problem_responses(403, 404)},
 )
@@ -184,6 +195,8 @@ def client_promises(
 
 @app.get(
     "/partner/v1/clients/<clientId>/plans",
+    operation_id="listClientPlans",
+    tags=["Partner"],
     summary="A client's learning plans with their items, newest first (scope plans.read)",
     responses={200: {"description": "The plans"}, **problem_responses(403, 404)},
 )
@@ -239,6 +252,8 @@ def _requested(access: logic.ClientAccess, request_id: str) -> dict[str, Any]:
 
 @app.post(
     "/partner/v1/clients/<clientId>/requests",
+    operation_id="requestPromise",
+    tags=["Partner"],
     summary="Ask a client for a promise (scope requests.write): it opens as a request they answer in the app",
     responses={201: {"description": "Requested"}, **problem_responses(403, 404, 409, 422)},
 )
@@ -284,6 +299,8 @@ def make_request(
 
 @app.get(
     "/partner/v1/clients/<clientId>/requests/<requestId>",
+    operation_id="getRequest",
+    tags=["Partner"],
     summary="One of my requests to a client, with its moves (scope requests.write)",
     responses={200: {"description": "The request"}, **problem_responses(403, 404)},
 )
@@ -297,6 +314,8 @@ def get_request(client_id: ClientId, request_id: RequestId) -> Response[PartnerR
 
 @app.post(
     "/partner/v1/clients/<clientId>/requests/<requestId>/moves",
+    operation_id="makeRequestMove",
+    tags=["Partner"],
     summary="The coach's move as the customer: accept, withdraw, cancel, declare satisfaction or not",
     responses={200: {"description": "Moved"}, **problem_responses(403, 404, 409, 412, 422)},
 )
@@ -322,6 +341,8 @@ def move_request(
 
 @app.post(
     "/partner/v1/clients/<clientId>/requests/<requestId>/assessment",
+    operation_id="assessRequest",
+    tags=["Partner"],
     summary="The coach's assessment as the customer, once the client reported completion",
     responses={201: {"description": "Assessed"}, **problem_responses(403, 404, 409, 422)},
 )
@@ -357,6 +378,8 @@ class SuggestionView(ApiModel):
 
 @app.post(
     "/partner/v1/clients/<clientId>/plans/<planId>/suggestions",
+    operation_id="suggestPlanItem",
+    tags=["Partner"],
     summary="Suggest an item for a client's plan (scope plans.suggest); it waits for the client",
     responses={201: {"description": "Suggested"}, **problem_responses(403, 404, 409, 422)},
 )
@@ -395,6 +418,8 @@ class StatementResult(ApiModel):
 
 @app.get(
     "/partner/v1/clients/<clientId>/statements",
+    operation_id="listClientStatements",
+    tags=["Partner"],
     summary="A client's learning record as xAPI statements (scope plans.read or promises.read)",
     description=(
         "Plan items completed and practices (with plans.read), promises fulfilled and assessed "
@@ -449,6 +474,8 @@ def _webhook_response(view: dict[str, Any], status: int = 200) -> Response[Webho
 
 @app.put(
     "/partner/v1/webhook",
+    operation_id="setWebhook",
+    tags=["Webhooks"],
     summary="Where to send which events (scope webhooks.manage); the first answer shows the secret",
     responses={
         201: {"description": "Made"},
@@ -465,6 +492,8 @@ def put_webhook(webhook: Annotated[WebhookInput, Body()]) -> Response[Webhook]:
 
 @app.get(
     "/partner/v1/webhook",
+    operation_id="getWebhook",
+    tags=["Webhooks"],
     summary="My webhook (scope webhooks.manage)",
     responses={200: {"description": "The webhook"}, **problem_responses(403, 404)},
 )
@@ -478,6 +507,8 @@ def get_webhook() -> Response[Webhook]:
 
 @app.post(
     "/partner/v1/webhook/rotate-secret",
+    operation_id="rotateWebhookSecret",
+    tags=["Webhooks"],
     summary="A new secret (shown once); the previous one still signs for 24 hours",
     responses={200: {"description": "Rotated"}, **problem_responses(403, 404, 412)},
 )
@@ -494,6 +525,8 @@ class Queued(ApiModel):
 
 @app.post(
     "/partner/v1/webhook/test",
+    operation_id="testWebhook",
+    tags=["Webhooks"],
     summary="Send a `webhook.test` event to my webhook now",
     responses={202: {"description": "Queued"}, **problem_responses(403, 404)},
 )
@@ -510,7 +543,10 @@ def test_webhook() -> Response[Queued]:
 
 
 @app.get(
-    "/partner/v1/webhook/deliveries", summary="Every delivery attempt, newest first (scope webhooks.manage)"
+    "/partner/v1/webhook/deliveries",
+    operation_id="listWebhookDeliveries",
+    tags=["Webhooks"],
+    summary="Every delivery attempt, newest first (scope webhooks.manage)",
 )
 def list_deliveries(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Delivery]:
     who = _manager()
@@ -527,6 +563,8 @@ DeliveryId = Annotated[str, path_id("deliveryId")]
 
 @app.post(
     "/partner/v1/webhook/deliveries/<deliveryId>/redeliver",
+    operation_id="redeliverEvent",
+    tags=["Webhooks"],
     summary="Send a delivery's event again (events are kept 30 days)",
     responses={202: {"description": "Queued"}, **problem_responses(403, 404)},
 )

@@ -51,6 +51,8 @@ app = App()
 
 @app.get(
     "/v1/learning/templates",
+    operation_id="getPlanTemplates",
+    tags=["Plans"],
     summary="Plan templates for the classic transitions (the current set, or an earlier version)",
     description=(
         "One template per transition (expert -> team_lead -> manager -> executive -> leader): "
@@ -97,6 +99,8 @@ def _plan_response(plan: dict[str, Any], version: int, status: int = 200) -> Res
 
 @app.post(
     "/v1/me/plans",
+    operation_id="createPlan",
+    tags=["Plans"],
     summary="Make a plan from a template (its items copied) or from scratch",
     description=(
         "`planId` (optional) is a ULID the app made: replaying the same write (same id and body) "
@@ -127,7 +131,7 @@ def make_plan(plan: Annotated[PlanInput, Body()], idempotency_key: IdempotencyKe
     )
 
 
-@app.get("/v1/me/plans", summary="My plans, newest first")
+@app.get("/v1/me/plans", operation_id="listMyPlans", tags=["Plans"], summary="My plans, newest first")
 def list_my_plans(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[PlanSummary]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="plans")
@@ -140,6 +144,8 @@ def list_my_plans(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[P
 
 @app.get(
     "/v1/me/plans/<planId>",
+    operation_id="getPlan",
+    tags=["Plans"],
     summary="One of my plans with its items and obstacles (one read)",
     responses={200: {"description": "The plan"}, **problem_responses(404)},
 )
@@ -200,6 +206,8 @@ def _reminder_shown(plan_id: str, item_id: str | None) -> Callable[[store.Stored
 
 @app.delete(
     "/v1/me/plans/<planId>",
+    operation_id="deletePlan",
+    tags=["Plans"],
     summary="Delete one of my plans with its items and obstacles",
     responses={204: {"description": "Deleted"}, **problem_responses(404, 412)},
 )
@@ -232,6 +240,8 @@ def _child_response(model: type[ApiModel], changed: logic.Changed, status: int =
 
 @app.patch(
     "/v1/me/plans/<planId>",
+    operation_id="updatePlan",
+    tags=["Plans"],
     summary="Change my plan's own fields (JSON Merge Patch, RFC 7396)",
     responses={200: {"description": "The plan"}, **problem_responses(404, 409, 412, 422)},
 )
@@ -254,6 +264,8 @@ def patch_my_plan(
 
 @app.post(
     "/v1/me/plans/<planId>/items",
+    operation_id="addPlanItem",
+    tags=["Plans"],
     summary="Add an item to my plan",
     description=(
         "`itemId` (optional) is a ULID the app made: replaying the same write (same id and body) "
@@ -285,6 +297,8 @@ def add_item(
 
 @app.patch(
     "/v1/me/plans/<planId>/items/<itemId>",
+    operation_id="updatePlanItem",
+    tags=["Plans"],
     summary="Change an item of my plan (JSON Merge Patch, RFC 7396)",
     responses={200: {"description": "The item"}, **problem_responses(404, 409, 412, 422)},
 )
@@ -308,6 +322,8 @@ def patch_item(
 
 @app.delete(
     "/v1/me/plans/<planId>/items/<itemId>",
+    operation_id="removePlanItem",
+    tags=["Plans"],
     summary="Remove an item from my plan",
     responses={204: {"description": "Removed"}, **problem_responses(404, 409, 412)},
 )
@@ -321,6 +337,8 @@ def delete_item(plan_id: PlanId, item_id: ItemId, if_match: IfMatch = None) -> R
 
 @app.post(
     "/v1/me/plans/<planId>/obstacles",
+    operation_id="addObstacle",
+    tags=["Plans"],
     summary="Name a cliff, barrier or dragon of my plan, and my response to it",
     description=(
         "`obstacleId` (optional) is a ULID the app made: replaying the same write (same id and "
@@ -351,6 +369,8 @@ def add_obstacle(
 
 @app.get(
     "/v1/me/plans/<planId>/obstacles",
+    operation_id="listObstacles",
+    tags=["Plans"],
     summary="The obstacles named in my plan, oldest first (one read, with the plan)",
     responses={200: {"description": "Obstacles"}, **problem_responses(404)},
 )
@@ -361,6 +381,8 @@ def list_obstacles(plan_id: PlanId) -> Page[Obstacle]:
 
 @app.patch(
     "/v1/me/plans/<planId>/obstacles/<obstacleId>",
+    operation_id="updateObstacle",
+    tags=["Plans"],
     summary="Change an obstacle of my plan, e.g. my response to it (JSON Merge Patch)",
     responses={200: {"description": "The obstacle"}, **problem_responses(404, 409, 412, 422)},
 )
@@ -400,6 +422,8 @@ _REMINDER_ANSWERS = {
 
 @app.put(
     "/v1/me/plans/<planId>/reminder",
+    operation_id="setPlanReminder",
+    tags=["Reminders"],
     summary="Set (or replace) my plan's reminder: an RFC 5545 rule in my own time",
     description=recurrence.SUPPORTED_DESCRIPTION,
     responses=_REMINDER_ANSWERS,
@@ -424,6 +448,8 @@ def set_plan_reminder(
 
 @app.put(
     "/v1/me/plans/<planId>/items/<itemId>/reminder",
+    operation_id="setItemReminder",
+    tags=["Reminders"],
     summary="Set (or replace) the reminder of one item of my plan",
     description=recurrence.SUPPORTED_DESCRIPTION,
     responses=_REMINDER_ANSWERS,
@@ -448,6 +474,8 @@ def set_item_reminder(
 
 @app.delete(
     "/v1/me/plans/<planId>/reminder",
+    operation_id="removePlanReminder",
+    tags=["Reminders"],
     summary="Remove my plan's reminder",
     responses={204: {"description": "Removed"}, **problem_responses(404)},
 )
@@ -458,6 +486,8 @@ def delete_plan_reminder(plan_id: PlanId) -> Response[None]:
 
 @app.delete(
     "/v1/me/plans/<planId>/items/<itemId>/reminder",
+    operation_id="removeItemReminder",
+    tags=["Reminders"],
     summary="Remove an item's reminder",
     responses={204: {"description": "Removed"}, **problem_responses(404)},
 )
@@ -471,6 +501,8 @@ SuggestionId = Annotated[str, path_id("suggestionId")]
 
 @app.post(
     "/v1/me/plans/<planId>/suggestions/<suggestionId>/accept",
+    operation_id="acceptSuggestion",
+    tags=["Plans"],
     summary="Take a partner's suggestion: it becomes an item of my plan",
     responses={201: {"description": "The new item"}, **problem_responses(404, 409)},
 )
@@ -484,6 +516,8 @@ def accept_suggestion(plan_id: PlanId, suggestion_id: SuggestionId) -> Response[
 
 @app.delete(
     "/v1/me/plans/<planId>/suggestions/<suggestionId>",
+    operation_id="dismissSuggestion",
+    tags=["Plans"],
     summary="Dismiss a partner's suggestion",
     responses={204: {"description": "Dismissed"}, **problem_responses(404, 409)},
 )

@@ -1,8 +1,12 @@
 """CloudFormation custom resource `Custom::PlatformApplication`: an SNS mobile push application.
 
 CloudFormation has no resource type for SNS platform applications, so this function makes
-them. Properties: `Name`, `Platform` (`APNS`, `APNS_SANDBOX` or `GCM`) and `Attributes` (the
-credentials, from NoEcho template parameters). The physical id, hence `Ref`, is the ARN.
+them. Properties: `Name`, `Platform` (`APNS`, `APNS_SANDBOX` or `GCM`), `Attributes` (plain
+ones: the team and bundle ids), `CredentialsSecretArn` and `SecretAttributes` (each SNS
+attribute taken from the secret: a key of its JSON, or `$` for its whole string; CloudFormation
+resolves no secret in a custom resource's properties, so the function reads it), and
+`Revision` (changed by the operator to make an Update re-read the secret). The physical id,
+hence `Ref`, is the ARN.
 
 - Create: CreatePlatformApplication.
 - Update: SetPlatformApplicationAttributes; a new name or platform makes a new application
@@ -27,9 +31,11 @@ from botocore.exceptions import ClientError
 from shared.observability import logger
 
 if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
 
 _client: SNSClient | None = None
+_secrets_client: SecretsManagerClient | None = None
 _MAX_REASON_CHARS = 500
 
 
@@ -39,6 +45,18 @@ def sns() -> SNSClient:
     if _client is None:
         _client = boto3.client("sns")
     return _client
+
+
+def secretsmanager() -> SecretsManagerClient:
+    """The process's Secrets Manager client, made on first use."""
+    global _secrets_client
+    if _secrets_client is None:
+        _secrets_client = boto3.client("secretsmanager")
+    return _secrets_client
+
+
+class CredentialsError(Exception):
+    """The credentials' secret lacks what `SecretAttributes` names (the message shows no value)."""
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
@@ -100,7 +118,35 @@ def _create(properties: dict[str, Any]) -> str:
 
 def _attributes(properties: dict[str, Any]) -> dict[str, str]:
     # CloudFormation hands every scalar property over as a string already; say so for mypy.
-    return {str(k): str(v) for k, v in (properties.get("Attributes") or {}).items()}
+    attributes = {str(k): str(v) for k, v in (properties.get("Attributes") or {}).items()}
+    secret_arn = properties.get("CredentialsSecretArn")
+    if secret_arn:
+        attributes.update(_from_secret(str(secret_arn), properties.get("SecretAttributes") or {}))
+    return attributes
+
+
+def _from_secret(secret_arn: str, names: dict[str, Any]) -> dict[str, str]:
+    """The SNS attributes `names` maps to the secret's keys (`$`: the whole string)."""
+    text = secretsmanager().get_secret_value(SecretId=secret_arn)["SecretString"]
+    document: dict[str, Any] | None = None
+    attributes = {}
+    for attribute, key in names.items():
+        if key == "$":
+            attributes[str(attribute)] = text
+            continue
+        if document is None:
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise CredentialsError("the credentials secret is not a JSON object")
+            document = parsed
+        value = document.get(str(key))
+        if not isinstance(value, str) or not value:
+            raise CredentialsError(f"the credentials secret has no {key!r} text")
+        attributes[str(attribute)] = value
+    return attributes
 
 
 def _reason(error: Exception) -> str:
@@ -108,6 +154,8 @@ def _reason(error: Exception) -> str:
     if isinstance(error, ClientError):
         detail = error.response.get("Error", {})
         text = f"{detail.get('Code', 'Error')}: {detail.get('Message', '')}"
+    elif isinstance(error, CredentialsError):
+        text = str(error)
     elif isinstance(error, KeyError):
         text = f"missing property {error}"
     else:

@@ -45,6 +45,8 @@ def _on_stale(user_id: str) -> AbstractContextManager[None]:
 
 @app.get(
     "/v1/me",
+    operation_id="getMe",
+    tags=["Profile"],
     summary="Read my profile",
     responses={200: {"description": "My profile"}, **problem_responses(404)},
 )
@@ -57,6 +59,8 @@ def get_me() -> Response[Profile]:
 
 @app.put(
     "/v1/me",
+    operation_id="replaceMe",
+    tags=["Profile"],
     summary="Create or replace my profile",
     responses={
         200: {"description": "Replaced"},
@@ -89,6 +93,8 @@ def put_me(
 
 @app.patch(
     "/v1/me",
+    operation_id="updateMe",
+    tags=["Profile"],
     summary="Change parts of my profile (JSON Merge Patch, RFC 7396)",
     responses={200: {"description": "My changed profile"}, **problem_responses(404, 409, 412)},
 )
@@ -113,6 +119,8 @@ def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -
 
 @app.delete(
     "/v1/me",
+    operation_id="deleteMe",
+    tags=["Account"],
     summary="Erase my account: every item of mine, my devices and my sign-in user",
     responses={204: {"description": "Erased"}, **problem_responses(412)},
 )
@@ -134,7 +142,12 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
     return Response(status_code=204, body=None)
 
 
-@app.get("/v1/me/export", summary="All my data as one JSON document (GDPR art. 20)")
+@app.get(
+    "/v1/me/export",
+    operation_id="exportMyData",
+    tags=["Account"],
+    summary="All my data as one JSON document (GDPR art. 20)",
+)
 def export_me() -> AccountExport:
     user_id = app.user.user_id
     limit_person(user_id, EXPORT)
@@ -154,6 +167,8 @@ def export_me() -> AccountExport:
 
 @app.post(
     "/v1/me/devices",
+    operation_id="registerDevice",
+    tags=["Notifications"],
     summary="Register this device for push notifications",
     responses={
         200: {"description": "Already registered: the existing device"},
@@ -225,7 +240,9 @@ def _forget_for_previous_owner(previous_owner: str, device: DeviceInput) -> None
         logger.exception("Could not forget a push token taken over by another person")
 
 
-@app.get("/v1/me/devices", summary="My registered devices")
+@app.get(
+    "/v1/me/devices", operation_id="listMyDevices", tags=["Notifications"], summary="My registered devices"
+)
 def list_my_devices(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Device]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="devices")
@@ -238,6 +255,8 @@ def list_my_devices(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page
 
 @app.delete(
     "/v1/me/devices/<deviceId>",
+    operation_id="removeDevice",
+    tags=["Notifications"],
     summary="Remove one of my devices",
     responses={204: {"description": "Removed"}, **problem_responses(404)},
 )
@@ -253,6 +272,8 @@ def remove_my_device(
 
 @app.post(
     "/v1/me/blocks",
+    operation_id="blockPerson",
+    tags=["Blocks"],
     summary="Block someone: their requests and offers to me are refused as if my handle did not exist",
     responses={
         200: {"description": "Blocked already: the existing block"},
@@ -281,7 +302,12 @@ def block_someone(
     )
 
 
-@app.get("/v1/me/blocks", summary="People I have blocked, oldest first")
+@app.get(
+    "/v1/me/blocks",
+    operation_id="listMyBlocks",
+    tags=["Blocks"],
+    summary="People I have blocked, oldest first",
+)
 def list_my_blocks(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Block]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="blocks")
@@ -294,6 +320,8 @@ def list_my_blocks(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[
 
 @app.delete(
     "/v1/me/blocks/<blockId>",
+    operation_id="unblockPerson",
+    tags=["Blocks"],
     summary="Unblock: their requests and offers reach me again",
     responses={204: {"description": "Unblocked"}, **problem_responses(404)},
 )
@@ -302,7 +330,12 @@ def unblock(block_id: Annotated[str, path_id("blockId")]) -> Response[None]:
     return Response(status_code=204, body=None)
 
 
-@app.get("/v1/me/notifications", summary="My inbox: reminders and nudges sent to me, newest first")
+@app.get(
+    "/v1/me/notifications",
+    operation_id="listMyNotifications",
+    tags=["Notifications"],
+    summary="My inbox: reminders and nudges sent to me, newest first",
+)
 def list_my_notifications(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Notification]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name="notifications")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -31,10 +31,11 @@ from shared.models.promise import (
     MoveRecord,
     Promise,
     PromiseInput,
+    PromiseState,
     PromiseSummary,
     SelfAssessmentInput,
-    StateName,
 )
+from shared.models.promise import Role as RoleName
 from shared.observability import metrics
 from shared.store import keys as store_keys
 from shared.store import promises as store
@@ -58,6 +59,8 @@ def _promise_response(view: dict[str, Any], version: int, status: int = 200) -> 
 
 @app.post(
     "/v1/me/promises",
+    operation_id="openPromise",
+    tags=["Promises"],
     summary="Open a promise: a request, an offer, or a promise already made (self-logged)",
     description=(
         "`promiseId` (optional) is a ULID the app made: replaying the same write (same id and body, "
@@ -90,6 +93,8 @@ def open_promise(
 
 @app.get(
     "/v1/me/promises",
+    operation_id="listMyPromises",
+    tags=["Promises"],
     summary="My promises as customer or performer, newest due first",
     description=(
         "Each filter is served by an index made for it: `role`, `state`, both, or `careId` "
@@ -97,8 +102,8 @@ def open_promise(
     ),
 )
 def list_my_promises(
-    role: Annotated[Literal["customer", "performer"] | None, Query()] = None,
-    state: Annotated[StateName | None, Query()] = None,
+    role: Annotated[RoleName | None, Query()] = None,
+    state: Annotated[PromiseState | None, Query()] = None,
     care_id: Annotated[
         str | None, Query(alias="careId", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
     ] = None,
@@ -138,6 +143,8 @@ def _due_before(value: str | None) -> str | None:
 
 @app.get(
     "/v1/me/promises/<promiseId>",
+    operation_id="getPromise",
+    tags=["Promises"],
     summary="One of my promises, with its state, my role and the acts I may make",
     responses={200: {"description": "The promise"}, **problem_responses(404)},
 )
@@ -149,6 +156,8 @@ def get_my_promise(promise_id: PromiseId) -> Response[Promise]:
 
 @app.post(
     "/v1/me/promises/<promiseId>/moves",
+    operation_id="makeMove",
+    tags=["Promises"],
     summary="Make a move; an act my role may not make now is a 409 listing `allowedActs`",
     description=(
         "`moveId` (optional) is a ULID the app made: replaying the same move (same id and body) "
@@ -192,6 +201,8 @@ def post_move(
 
 @app.get(
     "/v1/me/promises/<promiseId>/moves",
+    operation_id="listMoves",
+    tags=["Promises"],
     summary="The promise's append-only log, oldest first",
     responses={200: {"description": "Moves"}, **problem_responses(404)},
 )
@@ -237,6 +248,8 @@ def _assess_once(
 
 @app.post(
     "/v1/me/promises/<promiseId>/assessment",
+    operation_id="assessPromise",
+    tags=["Promises"],
     summary="As the customer: what the promise was worth to me (once, after completion is reported)",
     responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
 )
@@ -251,6 +264,8 @@ def assess(
 
 @app.post(
     "/v1/me/promises/<promiseId>/self-assessment",
+    operation_id="selfAssessPromise",
+    tags=["Promises"],
     summary="As the performer: my own view of my delivery, kept apart from the customer's",
     responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
 )
@@ -265,6 +280,8 @@ def self_assess(
 
 @app.post(
     "/v1/me/promises/<promiseId>/counterpart-link",
+    operation_id="createCounterpartLink",
+    tags=["Promises"],
     summary="A link for my outside counterpart to act in their role (valid 14 days, replaces the last)",
     responses={201: {"description": "The link"}, **problem_responses(404, 409)},
 )
@@ -280,6 +297,8 @@ def create_counterpart_link(promise_id: PromiseId) -> Response[CounterpartLink]:
 
 @app.delete(
     "/v1/me/promises/<promiseId>/counterpart-link",
+    operation_id="revokeCounterpartLink",
+    tags=["Promises"],
     summary="Revoke the link I made: it stops working at once",
     responses={204: {"description": "Revoked"}, **problem_responses(404)},
 )
@@ -297,6 +316,8 @@ def _counterpart_response(promise: dict[str, Any], role: Role, version: int) -> 
 
 @app.get(
     "/v1/counterpart/<token>",
+    operation_id="getCounterpartPromise",
+    tags=["Counterpart"],
     summary="For an outside counterpart, without an account: the promise their link opens",
     responses={200: {"description": "The promise"}, **problem_responses(404)},
 )
@@ -340,6 +361,8 @@ def _counterpart_once(
 
 @app.post(
     "/v1/counterpart/<token>/moves",
+    operation_id="makeCounterpartMove",
+    tags=["Counterpart"],
     summary="For an outside counterpart: make a move in their role",
     description=(
         "`moveId` and a stale `If-Match` as for `POST /v1/me/promises/{promiseId}/moves`; a 412's "
@@ -373,6 +396,8 @@ def counterpart_move(
 
 @app.post(
     "/v1/counterpart/<token>/assessment",
+    operation_id="assessCounterpartPromise",
+    tags=["Counterpart"],
     summary="For an outside customer: what the promise was worth to them (once, after completion)",
     responses={201: {"description": "Kept"}, **problem_responses(404, 409)},
 )
@@ -392,6 +417,8 @@ def counterpart_assess(
 
 @app.get(
     "/v1/me/journey",
+    operation_id="getJourney",
+    tags=["Journey"],
     summary="My record as a performer, month by month (UTC)",
     description="Defaults to the twelve months up to this one; at most 120 months.",
     responses={200: {"description": "The journey"}, **problem_responses(422)},

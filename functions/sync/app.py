@@ -20,6 +20,8 @@ SyncLimit = Annotated[int, Query(ge=1, le=1000, description="Changes per page (d
 
 @app.get(
     "/v1/me/changes",
+    operation_id="listMyChanges",
+    tags=["Sync"],
     summary="What changed in my data since my cursor (without one: everything, in pages)",
     description=(
         "Every change to what the app keeps offline (profile, reflections, cares and their history,"

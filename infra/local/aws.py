@@ -7,13 +7,14 @@ silently, so a new template property either gets translated or is seen to be ign
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from infra.local.template import Template, resolve
+from infra.local.template import Template, is_made, resolve
 
 ACCOUNT_ID = "123456789012"
 
@@ -155,19 +156,28 @@ def create_identity(cognito: Any, template: Template, refs: dict[str, str]) -> I
 # resource (functions/platform_apps), whose properties are these.
 PLATFORM_APPLICATION_TYPE = "Custom::PlatformApplication"
 _PLATFORM_APPLICATION_PROPERTIES = {"Name", "Platform", "Attributes"}
-# How CloudFormation reaches the custom resource's function: nothing to emulate.
-_CUSTOM_RESOURCE_PLUMBING = {"ServiceToken", "ServiceTimeout"}
+# How CloudFormation reaches the custom resource's function, and the credentials it reads from
+# Secrets Manager (which the emulator does not need: it takes any): nothing to emulate.
+_CUSTOM_RESOURCE_PLUMBING = {
+    "ServiceToken",
+    "ServiceTimeout",
+    "CredentialsSecretArn",
+    "SecretAttributes",
+    "Revision",
+}
 
 
 def create_platform_applications(sns: Any, template: Template, refs: dict[str, str]) -> dict[str, str]:
     """Create the template's push applications in the emulator, as its custom resource would.
 
-    `refs` gains each one's ARN (its `Ref` and `.Arn`); answers {logical id: ARN}. Credentials
-    the template takes from parameters without a default resolve to the parameter's name,
-    which the emulator accepts as well as a real key.
+    `refs` (with the template's conditions evaluated) gains each one's ARN (its `Ref` and
+    `.Arn`); answers {logical id: ARN}. An application whose condition does not hold is not
+    made. The credentials' secret is not read: the emulator needs none.
     """
     created = {}
     for logical_id, res in template.resources_of_type(PLATFORM_APPLICATION_TYPE).items():
+        if not is_made(res, refs):
+            continue
         props = res.get("Properties", {})
         _warn_unused(logical_id, set(props) - _PLATFORM_APPLICATION_PROPERTIES - _CUSTOM_RESOURCE_PLUMBING)
         attributes = {str(k): str(resolve(v, refs)) for k, v in (props.get("Attributes") or {}).items()}
@@ -208,9 +218,13 @@ def sign_up_confirmed(cognito: Any, identity: Identity, email: str, password: st
 
 def create_secrets(secretsmanager: Any, template: Template, refs: dict[str, str]) -> dict[str, str]:
     """Each `AWS::SecretsManager::Secret` of the template, its value generated as the template
-    asks (`GenerateSecretString`: length, no punctuation); answers logical id -> ARN (its Ref)."""
+    asks (`GenerateSecretString`: length, no punctuation; with `SecretStringTemplate` and
+    `GenerateStringKey`, that JSON object with the generated string under the key, as
+    CloudFormation makes it); answers logical id -> ARN (its Ref). A fresh value each time."""
     made: dict[str, str] = {}
     for logical_id, resource in template.resources_of_type("AWS::SecretsManager::Secret").items():
+        if not is_made(resource, refs):
+            continue
         props = resource.get("Properties", {})
         generate = props.get("GenerateSecretString", {})
         alphabet = string.ascii_letters + string.digits
@@ -218,6 +232,14 @@ def create_secrets(secretsmanager: Any, template: Template, refs: dict[str, str]
             alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
         length = int(generate.get("PasswordLength", 32))
         value = "".join(secrets.choice(alphabet) for _ in range(length))
+        if "SecretStringTemplate" in generate or "GenerateStringKey" in generate:
+            # CloudFormation wants both or neither.
+            if not ("SecretStringTemplate" in generate and "GenerateStringKey" in generate):
+                raise ValueError(f"{logical_id}: SecretStringTemplate and GenerateStringKey go together")
+            shape = json.loads(str(resolve(generate["SecretStringTemplate"], refs)))
+            if not isinstance(shape, dict):
+                raise ValueError(f"{logical_id}: SecretStringTemplate is not a JSON object")
+            value = json.dumps({**shape, str(generate["GenerateStringKey"]): value})
         arn = secretsmanager.create_secret(
             Name=str(resolve(props.get("Name", logical_id), refs)),
             Description=str(props.get("Description", "")),

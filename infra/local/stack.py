@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from infra.local.template import ROOT, Template, load, resolve
+from infra.local.template import ROOT, Template, evaluate_conditions, load, resolve
 
 HOST = "127.0.0.1"
 ACCOUNT_ID = "123456789012"
@@ -76,15 +75,18 @@ def base_refs(template: Template, region: str) -> dict[str, str]:
     refs.update(
         {
             "Stage": STAGE,
-            # A fresh key per start: cursors from an earlier run must not verify.
-            "CursorSigningKey": secrets.token_hex(32),
             "AWS::Region": region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::Partition": "aws",
             "AWS::StackName": f"career-journey-{STAGE}",
             "AWS::URLSuffix": "amazonaws.com",
+            # Push is on locally: the emulator takes any credentials, so the secrets these
+            # name are never read (create_platform_applications).
+            "ApnsCredentialsSecretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:local-apns",
+            "FcmCredentialsSecretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:local-fcm",
         }
     )
+    evaluate_conditions(template, refs)
     return refs
 
 
@@ -185,7 +187,8 @@ def running_stack(settings: Settings, template: Template | None = None) -> Itera
         identity = aws.create_identity(cognito, template, refs)
         create_resource_servers(cognito, template, refs)
         aws.create_platform_applications(sns, template, refs)
-        # The template's secrets (the client id key), their ARNs as their Refs.
+        # The template's secrets (the client id key, the cursor keys), their ARNs as their Refs:
+        # fresh values each start, so cursors from an earlier run do not verify.
         aws.create_secrets(session.client("secretsmanager", endpoint_url=aws_url), template, refs)
         # The template's queues (the webhook queue and its dead letters, on-failure queues).
         sqs = session.client("sqs", endpoint_url=aws_url)

@@ -43,7 +43,8 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _make_constructor(name: str) -> Any:
-    key = "Ref" if name == "Ref" else f"Fn::{name}"
+    # As CloudFormation spells the long forms: `Ref` and `Condition` have no `Fn::`.
+    key = name if name in ("Ref", "Condition") else f"Fn::{name}"
 
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
         if isinstance(node, yaml.ScalarNode):
@@ -207,8 +208,48 @@ class Template:
         return sorted(routes, key=lambda r: (r.is_default, r.path, r.method))
 
 
+# Where `refs` keeps the value of each of the template's conditions (see `evaluate_conditions`).
+CONDITION_PREFIX = "Condition::"
+
+
+def evaluate_conditions(template: Template, refs: dict[str, str]) -> dict[str, bool]:
+    """The template's `Conditions` for these parameter values; `refs` gains them, so that
+    `resolve` can choose an `Fn::If` branch. Answers {condition: value}."""
+    definitions = template.raw.get("Conditions", {})
+    values: dict[str, bool] = {}
+
+    def evaluate(expression: Any) -> bool:
+        ((key, arg),) = expression.items()
+        if key == "Condition":
+            if arg not in values:
+                values[arg] = evaluate(definitions[arg])
+            return values[arg]
+        if key == "Fn::Equals":
+            left, right = (str(resolve(side, refs)) for side in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not evaluate(arg[0])
+        if key == "Fn::And":
+            return all(evaluate(part) for part in arg)
+        if key == "Fn::Or":
+            return any(evaluate(part) for part in arg)
+        raise ValueError(f"unsupported condition function {key}")
+
+    for name in definitions:
+        evaluate({"Condition": name})
+    refs.update({CONDITION_PREFIX + name: str(value).lower() for name, value in values.items()})
+    return values
+
+
+def is_made(resource: dict[str, Any], refs: dict[str, str]) -> bool:
+    """Whether a resource exists for these parameter values (its `Condition`, if any, holds)."""
+    condition = resource.get("Condition")
+    return condition is None or refs.get(CONDITION_PREFIX + str(condition)) == "true"
+
+
 def resolve(value: Any, refs: dict[str, str]) -> Any:
-    """Resolve `Ref` and `Fn::Sub` against known names (parameters, pseudo parameters, resources).
+    """Resolve `Ref`, `Fn::Sub` and `Fn::If` against known names (parameters, pseudo parameters,
+    resources, and conditions once `evaluate_conditions` has run).
 
     Enough for environment variables and names; anything else is returned as is.
     """
@@ -216,6 +257,12 @@ def resolve(value: Any, refs: dict[str, str]) -> Any:
         ((key, arg),) = value.items()
         if key == "Ref":
             return refs.get(arg, arg)
+        if key == "Fn::If":
+            condition, when_true, when_false = arg
+            holds = refs.get(CONDITION_PREFIX + str(condition))
+            if holds is None:
+                raise ValueError(f"condition {condition} was not evaluated (evaluate_conditions)")
+            return resolve(when_true if holds == "true" else when_false, refs)
         if key == "Fn::Sub":
             text = arg if isinstance(arg, str) else arg[0]
             return re.sub(r"\$\{([^}]+)\}", lambda m: refs.get(m.group(1), m.group(0)), text)

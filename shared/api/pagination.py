@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from typing import Any
 
-from shared.config import settings
 from shared.domain.errors import FieldError, InvalidInput
+from shared.secrets import CURSOR_MAC_BYTES, cursor_mac, cursor_mac_valid
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-
-
-def _sign(payload: bytes) -> bytes:
-    return hmac.new(settings().cursor_signing_key, payload, hashlib.sha256).digest()[:16]
 
 
 def encode_cursor(last_key: dict[str, Any] | None, *, user_id: str, list_name: str) -> str | None:
@@ -24,7 +18,7 @@ def encode_cursor(last_key: dict[str, Any] | None, *, user_id: str, list_name: s
     if not last_key:
         return None
     payload = json.dumps({"k": last_key, "u": user_id, "l": list_name}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(_sign(payload) + payload).decode().rstrip("=")
+    return base64.urlsafe_b64encode(cursor_mac(payload) + payload).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None, *, user_id: str, list_name: str) -> dict[str, Any] | None:
@@ -39,8 +33,8 @@ def decode_cursor(cursor: str | None, *, user_id: str, list_name: str) -> dict[s
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except ValueError:
         raise invalid from None
-    signature, payload = raw[:16], raw[16:]
-    if len(signature) != 16 or not hmac.compare_digest(signature, _sign(payload)):
+    signature, payload = raw[:CURSOR_MAC_BYTES], raw[CURSOR_MAC_BYTES:]
+    if not cursor_mac_valid(signature, payload):
         raise invalid
     data = json.loads(payload)
     if data.get("u") != user_id or data.get("l") != list_name or not isinstance(data.get("k"), dict):

@@ -47,6 +47,9 @@ class Run:
     held: int = 0  # due, but what it reminds of was done (`onlyIfNotDone`): no inbox item
     skipped: int = 0  # fired by another run meanwhile, or the person's account was erased
     failed: int = 0
+    # How late the latest-fired occurrence of this run was (seconds after it was due): the
+    # dispatcher's lag, which its alarm watches. 0 when nothing was due.
+    lag_seconds: float = 0.0
 
 
 def dispatch(now: datetime) -> Run:
@@ -55,6 +58,7 @@ def dispatch(now: datetime) -> Run:
     stamp = to_rfc3339(now)
     for shard in range(keys.DUE_SHARDS):
         for item in store.due_reminders(shard, stamp, PER_SHARD):
+            run.lag_seconds = max(run.lag_seconds, _seconds_late(item, now))
             try:
                 if str(item["SK"]).startswith(keys.NUDGE_PREFIX):
                     fire_nudge(item, now)
@@ -69,6 +73,12 @@ def dispatch(now: datetime) -> Run:
                 logger.exception("A reminder could not be fired", extra={"shard": shard})
                 run.failed += 1
     return run
+
+
+def _seconds_late(item: dict[str, Any], now: datetime) -> float:
+    """How long ago a due item's time passed (`dueAt` = `<time, RFC 3339 UTC>#<PK>#<SK>`)."""
+    due = datetime.fromisoformat(str(item["dueAt"]).split("#", 1)[0].replace("Z", "+00:00"))
+    return max(0.0, (now - due).total_seconds())
 
 
 def done_that_day(item: dict[str, Any], occurrence: datetime, zone: ZoneInfo) -> bool:

@@ -9,8 +9,6 @@ the representation the API's GET shows that person. `log_changes` writes them (s
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from collections import defaultdict
@@ -19,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.config import settings
 from shared.domain.errors import AccountErased, FieldError, Gone, InvalidInput
 from shared.domain.sync import SYNCED_TYPES, Change, Op, SyncCursor, latest_per_ref
 from shared.logic.promises import move_view, promise_view
@@ -30,6 +27,7 @@ from shared.models.plan import Obstacle, PlanItem, PlanSuggestion
 from shared.models.profile import Profile
 from shared.models.promise import MoveRecord, Promise
 from shared.observability import logger, metrics
+from shared.secrets import CURSOR_MAC_BYTES, cursor_mac, cursor_mac_valid
 from shared.store import cares, keys, notifications, plans, profiles, reflections
 from shared.store import promises as promise_store
 from shared.store import sync as store
@@ -252,14 +250,14 @@ _CURSOR_INVALID = InvalidInput(
 )
 
 
-def _sign(payload: bytes) -> bytes:
-    return hmac.new(settings().cursor_signing_key, b"sync:" + payload, hashlib.sha256).digest()[:16]
+# Domain separation: a list cursor's MAC never verifies a sync cursor.
+_MAC_DOMAIN = b"sync:"
 
 
 def encode_cursor(cursor: SyncCursor, user_id: str) -> str:
     """Opaque and tamper-proof: the sequence and the caught-up time, signed, bound to me."""
     payload = json.dumps({"s": cursor.seq, "t": cursor.caught_up_at, "u": user_id}, separators=(",", ":"))
-    raw = _sign(payload.encode()) + payload.encode()
+    raw = cursor_mac(_MAC_DOMAIN + payload.encode()) + payload.encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -269,8 +267,8 @@ def decode_cursor(cursor: str, user_id: str) -> SyncCursor:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except ValueError:
         raise _CURSOR_INVALID from None
-    signature, payload = raw[:16], raw[16:]
-    if len(signature) != 16 or not hmac.compare_digest(signature, _sign(payload)):
+    signature, payload = raw[:CURSOR_MAC_BYTES], raw[CURSOR_MAC_BYTES:]
+    if not cursor_mac_valid(signature, _MAC_DOMAIN + payload):
         raise _CURSOR_INVALID
     data = json.loads(payload)
     if data.get("u") != user_id:

@@ -3,14 +3,30 @@
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
+from typing_extensions import TypeAliasType
 
 from shared.models.common import ApiModel, AppMadeId, MultiLineText, SingleLineText, client_id_field
 
 MAX_ANSWER_CHARS = 4000
 MAX_ANSWERS = 20
 
-CareDomain = Literal["self", "others", "organization", "community"]
-CareStatus = Literal["active", "archived"]
+# Named types: one component each in the OpenAPI document (see shared/models/profile.py).
+CareDomain = TypeAliasType(
+    "CareDomain",
+    Annotated[
+        Literal["self", "others", "organization", "community"],
+        Field(description="The sphere a care is about"),
+    ],
+)
+CareStatus = TypeAliasType(
+    "CareStatus",
+    Annotated[Literal["active", "archived"], Field(description="Archived cares leave the ranking")],
+)
+QuestionTheme = TypeAliasType("QuestionTheme", Literal["care", "transition"])
+ActorKind = TypeAliasType("ActorKind", Literal["person", "partner", "system"])
+RevisionAction = TypeAliasType(
+    "RevisionAction", Literal["created", "edited", "reranked", "archived", "restored"]
+)
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 AnswerText = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=MAX_ANSWER_CHARS)]]
@@ -24,7 +40,7 @@ class Question(ApiModel):
 
     id: str
     text: str
-    theme: Literal["care", "transition"]
+    theme: QuestionTheme
 
 
 class QuestionSet(ApiModel):
@@ -125,7 +141,7 @@ class Care(ApiModel):
 class Actor(ApiModel):
     """Who made a change."""
 
-    kind: Literal["person", "partner", "system"]
+    kind: ActorKind
     id: str | None = None
 
 
@@ -142,7 +158,7 @@ class CareRevision(ApiModel):
 
     care_id: str
     revision: int
-    action: Literal["created", "edited", "reranked", "archived", "restored"]
+    action: RevisionAction
     changed_at: str
     changed_by: Actor
     changes: list[FieldChange]

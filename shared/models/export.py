@@ -1,7 +1,7 @@
 """The account export document (GDPR art. 20): every item of mine, grouped by kind."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import Field
 
@@ -9,7 +9,7 @@ from shared.domain.cares import COUNTER_FIELDS
 from shared.models.block import Block
 from shared.models.care import Care, CareRevision, Reflection
 from shared.models.common import ApiModel
-from shared.models.plan import Plan
+from shared.models.plan import Plan, ReminderMode
 from shared.models.profile import Device, Profile
 from shared.models.promise import MoveRecord, Promise
 
@@ -54,7 +54,7 @@ class ReminderExport(ApiModel):
     plan_id: str
     item_id: str | None = None
     rrule: str
-    mode: Literal["floating", "pinned"]
+    mode: ReminderMode
     time_zone: str
     only_if_not_done: bool
     paused: bool

@@ -5,25 +5,47 @@ they wrote for their coach (no handle, no email, no internal id), nothing that n
 (a promise's counterpart is only `user` or `outside`), and every id a partner-specific one.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from typing_extensions import TypeAliasType
 
 from shared.domain.partners import SCOPES
+from shared.models.care import CareDomain, CareStatus
 from shared.models.common import ApiModel, SingleLineText
-from shared.models.promise import Assessment, Conditions, DueAt, RoleName, StateName, Text, What
+from shared.models.plan import PlanItemKind, PlanItemStatus, Transition
+from shared.models.profile import Level
+from shared.models.promise import (
+    Act,
+    Assessment,
+    Conditions,
+    CounterpartKind,
+    DueAt,
+    PromiseState,
+    Role,
+    Text,
+    What,
+)
 
-PartnerScope = Literal[
-    "clients.read",
-    "profile.read",
-    "cares.read",
-    "promises.read",
-    "plans.read",
-    "requests.write",
-    "plans.suggest",
-    "webhooks.manage",
-]
-assert set(PartnerScope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
+# Named types: one component each in the OpenAPI document (see shared/models/profile.py).
+PartnerScope = TypeAliasType(
+    "PartnerScope",
+    Annotated[
+        Literal[
+            "clients.read",
+            "profile.read",
+            "cares.read",
+            "promises.read",
+            "plans.read",
+            "requests.write",
+            "plans.suggest",
+            "webhooks.manage",
+        ],
+        Field(description="What a partner may ask for, and a person grant"),
+    ],
+)
+assert set(get_args(get_args(PartnerScope.__value__)[0])) == set(SCOPES)
+GrantStatus = TypeAliasType("GrantStatus", Literal["active", "expired"])
 CoachName = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=80)]]
 PartnerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 
@@ -62,7 +84,7 @@ class Grant(ApiModel):
     scopes: list[PartnerScope]
     client_id: str = Field(description="How this partner knows me (it knows no other id of mine)")
     expires_at: str | None = None
-    status: Literal["active", "expired"]
+    status: GrantStatus
     created_at: str
     updated_at: str
 
@@ -94,8 +116,8 @@ class ClientProfile(ApiModel):
     """A client's profile, as a coach needs it."""
 
     display_name: str
-    current_level: str
-    target_level: str | None = None
+    current_level: Level
+    target_level: Level | None = None
     time_zone: str
 
 
@@ -104,11 +126,11 @@ class ClientCare(ApiModel):
 
     care_id: str = Field(description="Partner-specific")
     statement: str
-    domain: str
+    domain: CareDomain
     value_for_others: str | None = None
     meaning_for_me: str | None = None
     rank: int | None = None
-    status: str
+    status: CareStatus
     created_at: str
     updated_at: str
 
@@ -119,9 +141,9 @@ class ClientPromise(ApiModel):
     promise_id: str = Field(description="Partner-specific")
     what: str
     due_at: str
-    state: str
-    role: Literal["customer", "performer"] = Field(description="The client's side")
-    counterpart_kind: Literal["user", "outside"]
+    state: PromiseState
+    role: Role = Field(description="The client's side")
+    counterpart_kind: CounterpartKind
     updated_at: str
 
 
@@ -129,9 +151,9 @@ class ClientPlanItem(ApiModel):
     """An item of a client's plan."""
 
     item_id: str = Field(description="Partner-specific")
-    kind: str
+    kind: PlanItemKind
     title: str
-    status: str
+    status: PlanItemStatus
     progress: int
     due_date: str | None = None
     last_done_at: str | None = None
@@ -143,7 +165,7 @@ class ClientPlan(ApiModel):
 
     plan_id: str = Field(description="Partner-specific")
     title: str
-    transition: dict[str, str] | None = None
+    transition: Transition | None = None
     target_date: str | None = None
     items: list[ClientPlanItem]
     created_at: str
@@ -168,12 +190,12 @@ class RequestMove(ApiModel):
 
     seq: int
     act: str
-    role: RoleName
+    role: Role
     at: str
     note: str | None = None
     conditions: list[str] | None = None
     due_at: str | None = None
-    state: StateName
+    state: PromiseState
 
 
 class PartnerRequest(ApiModel):
@@ -183,8 +205,8 @@ class PartnerRequest(ApiModel):
     what: str
     conditions: list[str]
     due_at: str
-    state: StateName
-    allowed_acts: list[str] = Field(description="The moves the coach (the customer) may make now")
+    state: PromiseState
+    allowed_acts: list[Act] = Field(description="The moves the coach (the customer) may make now")
     can_assess: bool
     assessment: Assessment | None = None
     moves: list[RequestMove]
@@ -194,9 +216,15 @@ class PartnerRequest(ApiModel):
 
 # --- webhooks -------------------------------------------------------------------------------------
 
-EventType = Literal[
-    "promise.moved", "promise.assessed", "plan.item_completed", "grant.created", "grant.revoked"
-]
+WebhookEventType = TypeAliasType(
+    "WebhookEventType",
+    Annotated[
+        Literal["promise.moved", "promise.assessed", "plan.item_completed", "grant.created", "grant.revoked"],
+        Field(description="What a webhook event tells"),
+    ],
+)
+WebhookStatus = TypeAliasType("WebhookStatus", Literal["enabled", "disabled"])
+DeliveryOutcome = TypeAliasType("DeliveryOutcome", Literal["delivered", "retry", "gone", "refused"])
 WebhookUrl = Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
 
 
@@ -206,7 +234,7 @@ class WebhookInput(ApiModel):
 
     url: WebhookUrl
     events: Annotated[
-        list[EventType], Field(min_length=1, max_length=5), AfterValidator(lambda e: _unique(e))
+        list[WebhookEventType], Field(min_length=1, max_length=5), AfterValidator(lambda e: _unique(e))
     ]
 
 
@@ -214,8 +242,8 @@ class Webhook(ApiModel):
     """My webhook; `secret` (`whsec_...`) only in the answer that made it (or rotated it)."""
 
     url: str
-    events: list[EventType]
-    status: Literal["enabled", "disabled"]
+    events: list[WebhookEventType]
+    status: WebhookStatus
     disabled_reason: str | None = None
     failing_since: str | None = None
     secret: str | None = Field(default=None, description="Shown once: keep it to verify signatures")
@@ -231,7 +259,7 @@ class Delivery(ApiModel):
     type: str
     attempt: int
     status: int | None = Field(default=None, description="The HTTP status my endpoint answered")
-    outcome: Literal["delivered", "retry", "gone", "refused"]
+    outcome: DeliveryOutcome
     latency_ms: int | None = None
     error: str | None = None
     at: str

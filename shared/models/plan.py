@@ -4,22 +4,44 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
+from typing_extensions import TypeAliasType
 
 from shared.domain import recurrence
 from shared.domain.plan_templates import DETAIL_MAX, TITLE_MAX
 from shared.models.common import ApiModel, AppMadeId, MultiLineText, SingleLineText, client_id_field
 from shared.models.profile import TimeZoneName
 
-Level = Literal["expert", "team_lead", "manager", "executive", "leader"]
-ItemKind = Literal["skill", "practice", "reading", "course", "conversation", "experiment"]
-ObstacleKind = Literal["cliff", "barrier", "dragon"]
+# Named types: one component each in the OpenAPI document (see shared/models/profile.py).
+TransitionLevel = TypeAliasType(
+    "TransitionLevel",
+    Annotated[
+        Literal["expert", "team_lead", "manager", "executive", "leader"],
+        Field(description="A rung a transition goes from or to (a profile's `Level` but `other`)"),
+    ],
+)
+PlanItemKind = TypeAliasType(
+    "PlanItemKind",
+    Annotated[
+        Literal["skill", "practice", "reading", "course", "conversation", "experiment"],
+        Field(description="A practice is done on days and counted in streaks"),
+    ],
+)
+ObstacleKind = TypeAliasType(
+    "ObstacleKind",
+    Annotated[
+        Literal["cliff", "barrier", "dragon"],
+        Field(
+            description="A skill gap (cliff), an old habit in the way (barrier), a fear or politics (dragon)"
+        ),
+    ],
+)
 
 
 class TemplateItem(ApiModel):
     """A starting item: a skill, practice (done on days, counted in streaks), reading, course,
     conversation or experiment."""
 
-    kind: ItemKind
+    kind: PlanItemKind
     title: str
     detail: str
 
@@ -35,8 +57,8 @@ class ObstaclePrompt(ApiModel):
 class Transition(ApiModel):
     """From one level to the next."""
 
-    from_level: Level = Field(alias="from")
-    to_level: Level = Field(alias="to")
+    from_level: TransitionLevel = Field(alias="from")
+    to_level: TransitionLevel = Field(alias="to")
 
 
 class PlanTemplate(ApiModel):
@@ -59,7 +81,14 @@ class TemplateSet(ApiModel):
     templates: list[PlanTemplate]
 
 
-PlanItemStatus = Literal["todo", "doing", "done", "skipped"]
+PlanItemStatus = TypeAliasType("PlanItemStatus", Literal["todo", "doing", "done", "skipped"])
+ReminderMode = TypeAliasType(
+    "ReminderMode",
+    Annotated[
+        Literal["floating", "pinned"],
+        Field(description="`floating` follows my profile's `timeZone`; `pinned` keeps its own"),
+    ],
+)
 Title = SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX)]]
 Detail = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=DETAIL_MAX)]]
 Reflection = MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
@@ -77,7 +106,7 @@ def _unique(ids: list[str]) -> list[str]:
 class PlanItemInput(ApiModel):
     """An item of a plan: a skill, practice, reading, course, conversation or experiment."""
 
-    kind: ItemKind
+    kind: PlanItemKind
     title: Title
     detail: Detail | None = None
     status: PlanItemStatus = "todo"
@@ -118,7 +147,7 @@ class PlanItem(ApiModel):
     """An item as kept."""
 
     item_id: str
-    kind: ItemKind
+    kind: PlanItemKind
     title: str
     detail: str | None = None
     status: PlanItemStatus
@@ -166,7 +195,7 @@ class PlanSuggestion(ApiModel):
     it (`POST .../suggestions/{suggestionId}/accept`, it becomes an item) or dismiss it."""
 
     suggestion_id: str
-    kind: ItemKind
+    kind: PlanItemKind
     title: str
     detail: str | None = None
     partner_id: str
@@ -178,7 +207,7 @@ class PlanSuggestion(ApiModel):
 class SuggestionInput(ApiModel):
     """`POST /partner/v1/clients/{clientId}/plans/{planId}/suggestions`: an item to suggest."""
 
-    kind: ItemKind
+    kind: PlanItemKind
     title: Title
     detail: Detail | None = None
     coach_name: SingleLineText[Annotated[str, StringConstraints(min_length=1, max_length=80)]] | None = None
@@ -200,7 +229,7 @@ class PlanItemPatch(ApiModel):
     """`PATCH .../items/{itemId}` (JSON Merge Patch): `null` clears `detail`, `dueDate`,
     `reflection`; the other fields take no `null`."""
 
-    kind: ItemKind = None  # type: ignore[assignment]
+    kind: PlanItemKind = None  # type: ignore[assignment]
     title: Title = None  # type: ignore[assignment]
     detail: Detail | None = None
     status: PlanItemStatus = None  # type: ignore[assignment]
@@ -260,7 +289,7 @@ class ReminderInput(ApiModel):
     rrule: MultiLineText[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
         description=recurrence.SUPPORTED_DESCRIPTION
     )
-    mode: Literal["floating", "pinned"] = Field(
+    mode: ReminderMode = Field(
         default="floating",
         description=(
             "`floating` follows my profile's `timeZone` (it moves when I travel); `pinned` keeps `timeZone`"
@@ -277,7 +306,7 @@ class Reminder(ApiModel):
     """A reminder as kept, with when it fires next."""
 
     rrule: str = Field(description="The rule as kept: always with its DTSTART (local time)")
-    mode: Literal["floating", "pinned"]
+    mode: ReminderMode
     time_zone: str
     only_if_not_done: bool
     paused: bool

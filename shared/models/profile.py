@@ -5,11 +5,23 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
+from typing_extensions import TypeAliasType
 
 from shared.models.common import ApiModel, SingleLineText
 
-Level = Literal["expert", "team_lead", "manager", "executive", "leader", "other"]
-Platform = Literal["ios", "android"]
+# Named types (`TypeAliasType`): each is one named component of the OpenAPI document that every
+# model refers to, so generated clients share one enum (`Level`) instead of one per property.
+# Values stay plain `str` at run time.
+Level = TypeAliasType(
+    "Level",
+    Annotated[
+        Literal["expert", "team_lead", "manager", "executive", "leader", "other"],
+        Field(description="A rung of the leadership ladder, or `other`"),
+    ],
+)
+Platform = TypeAliasType(
+    "Platform", Annotated[Literal["ios", "android"], Field(description="A push platform")]
+)
 
 _HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9_]{1,28})[a-z0-9]$")
 _CLOCK = r"^(?:[01]\d|2[0-3]):[0-5]\d$"

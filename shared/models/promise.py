@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
 from shared.models.common import (
     SINGLE_LINE,
@@ -27,33 +28,64 @@ Email = SingleLineText[
         str, StringConstraints(max_length=254, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$")
     ]
 ]
-Opening = Literal["request", "offer", "promise"]
-RoleName = Literal["customer", "performer"]
-StateName = Literal[
-    "requested",
-    "offered",
-    "promised",
-    "reported",
-    "fulfilled",
-    "countered",
-    "revoked",
-    "declined",
-    "withdrawn",
-    "cancelled",
-]
-ApiAct = Literal[
-    "promise",
-    "counter",
-    "decline",
-    "withdraw",
-    "accept",
-    "report_completion",
-    "revoke",
-    "cancel",
-    "declare_satisfied",
-    "declare_not_satisfied",
-]
-Scope = Literal["self", "team", "organisation", "network", "community"]
+# Named types: one component each in the OpenAPI document (see shared/models/profile.py).
+Opening = TypeAliasType(
+    "Opening",
+    Annotated[
+        Literal["request", "offer", "promise"],
+        Field(description="How a promise opens: a request, an offer, or a promise already made"),
+    ],
+)
+Role = TypeAliasType(
+    "Role", Annotated[Literal["customer", "performer"], Field(description="A side of a promise")]
+)
+PromiseState = TypeAliasType(
+    "PromiseState",
+    Annotated[
+        Literal[
+            "requested",
+            "offered",
+            "promised",
+            "reported",
+            "fulfilled",
+            "countered",
+            "revoked",
+            "declined",
+            "withdrawn",
+            "cancelled",
+        ],
+        Field(description="Where a promise stands, derived from its log"),
+    ],
+)
+Act = TypeAliasType(
+    "Act",
+    Annotated[
+        Literal[
+            "promise",
+            "counter",
+            "decline",
+            "withdraw",
+            "accept",
+            "report_completion",
+            "revoke",
+            "cancel",
+            "declare_satisfied",
+            "declare_not_satisfied",
+        ],
+        Field(description="A move a side may make on an open promise"),
+    ],
+)
+PromiseScope = TypeAliasType(
+    "PromiseScope",
+    Annotated[
+        Literal["self", "team", "organisation", "network", "community"],
+        Field(description="How far a promise reaches"),
+    ],
+)
+CounterpartKind = TypeAliasType(
+    "CounterpartKind",
+    Annotated[Literal["user", "outside"], Field(description="An app user, or an outside person")],
+)
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -90,7 +122,7 @@ class PromiseSize(ApiModel):
 
     people: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     horizon_days: Annotated[int, Field(ge=1, le=3650)] = 7
-    scope: Scope = "self"
+    scope: PromiseScope = "self"
 
 
 class PromiseInput(ApiModel):
@@ -115,7 +147,7 @@ class MoveInput(ApiModel):
     move_id: AppMadeId | None = client_id_field(
         "; a replay answers with the promise as it is now, even after later moves"
     )
-    act: ApiAct
+    act: Act
     note: Text | None = None
     conditions: Conditions | None = None
     due_at: DueAt | None = None
@@ -139,7 +171,7 @@ class SelfAssessmentInput(ApiModel):
 class Party(ApiModel):
     """One side of a promise: an app user (by handle) or an outside person."""
 
-    kind: Literal["user", "outside"]
+    kind: CounterpartKind
     handle: str | None = None
     name: str | None = None
     email: str | None = None
@@ -170,10 +202,10 @@ class Promise(ApiModel):
     size: PromiseSize
     customer: Party
     performer: Party
-    state: StateName
-    my_role: RoleName
-    allowed_acts: list[ApiAct] = Field(description="What I may do now")
-    waiting_on: RoleName | None = Field(default=None, description="Whose answer the promise waits for")
+    state: PromiseState
+    my_role: Role
+    allowed_acts: list[Act] = Field(description="What I may do now")
+    waiting_on: Role | None = Field(default=None, description="Whose answer the promise waits for")
     care_ids: list[str] = Field(description="My cares this promise serves")
     assessment: Assessment | None = Field(default=None, description="The customer's assessment")
     self_assessment: Assessment | None = Field(
@@ -188,8 +220,8 @@ class PromiseSummary(ApiModel):
 
     promise_id: str
     what: str
-    my_role: RoleName
-    state: StateName
+    my_role: Role
+    state: PromiseState
     due_at: str
     counterpart: Party
     care_ids: list[str]
@@ -201,13 +233,13 @@ class MoveRecord(ApiModel):
 
     seq: int
     act: str
-    role: RoleName
+    role: Role
     by: Party
     at: str
     note: str | None = None
     conditions: list[str] | None = None
     due_at: str | None = None
-    state: StateName
+    state: PromiseState
 
 
 class SizeSummary(ApiModel):
@@ -217,7 +249,7 @@ class SizeSummary(ApiModel):
     largest_people: str | None = None
     median_horizon_days: str | None = None
     largest_horizon_days: str | None = None
-    largest_scope: Scope | None = None
+    largest_scope: PromiseScope | None = None
 
 
 class PlanMonth(ApiModel):
@@ -283,10 +315,10 @@ class CounterpartPromise(ApiModel):
     what: str
     conditions: list[str]
     due_at: str
-    state: StateName
-    my_role: RoleName
-    allowed_acts: list[ApiAct]
+    state: PromiseState
+    my_role: Role
+    allowed_acts: list[Act]
     can_assess: bool = Field(description="Whether POST .../assessment is open to me now")
-    waiting_on: RoleName | None = None
+    waiting_on: Role | None = None
     counterpart: Party = Field(description="The app user on the other side, by handle")
     assessment: Assessment | None = None

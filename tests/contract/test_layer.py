@@ -121,7 +121,6 @@ def test_shared_imports_from_the_layer_alone(tmp_path: Path) -> None:
         AWS_SECRET_ACCESS_KEY="testing",
         TABLE_NAME="career-journey-test",
         POWERTOOLS_SERVICE_NAME="career-journey",
-        CURSOR_SIGNING_KEY="x" * 32,
     )
     # -P: the child's cwd (a temp dir) is not on sys.path, so only the layer provides `shared`.
     done = subprocess.run(

@@ -114,3 +114,103 @@ def test_functions_fed_by_the_stream_may_read_this_tables_stream_and_no_other() 
     for function in [f for f in FUNCTIONS if f not in fed]:
         actions = {a for s in _statements(_role_of(function)[1]) for a in _as_list(s["Action"])}
         assert not set(STREAM_READS) & actions, function
+
+
+# What DynamoDB allows on an index: reading. A write action granted on an index ARN means
+# nothing today, but a statement that mixes them hides which resources a write may touch.
+INDEX_READS = {"dynamodb:Query", "dynamodb:Scan"}
+
+
+def _text(resource: Any) -> str:
+    """A resource as the text CloudFormation will make of it (enough to recognise its kind)."""
+    if isinstance(resource, str):
+        return resource
+    if "Fn::Sub" in resource:
+        sub = resource["Fn::Sub"]
+        return str(sub if isinstance(sub, str) else sub[0])
+    if "Fn::GetAtt" in resource:
+        return "${" + ".".join(resource["Fn::GetAtt"]) + "}"
+    if "Ref" in resource:
+        return "${" + str(resource["Ref"]) + "}"
+    return str(resource)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_write_action_is_granted_on_an_index(function: str) -> None:
+    for statement in _statements(_role_of(function)[1]):
+        on_index = [r for r in _as_list(statement["Resource"]) if "/index/" in _text(r)]
+        if on_index:
+            actions = set(_as_list(statement["Action"]))
+            assert actions <= INDEX_READS, (
+                f"{function}: {statement['Sid']} grants {actions - INDEX_READS} on {on_index}"
+            )
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_table_writes_name_the_table_and_nothing_else(function: str) -> None:
+    writes = {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    }
+    for statement in _statements(_role_of(function)[1]):
+        if set(_as_list(statement["Action"])) & writes:
+            assert _as_list(statement["Resource"]) == [{"Fn::GetAtt": ["AppTable", "Arn"]}], (
+                f"{function}: {statement['Sid']}"
+            )
+
+
+def test_the_platform_applications_role_manages_only_this_stages_applications() -> None:
+    _, role = _role_of("PlatformApplicationsFunction")
+    (manage,) = [s for s in _statements(role) if s["Sid"] == "ManagePlatformApplications"]
+    resources = sorted(_text(r) for r in _as_list(manage["Resource"]))
+    prefix = "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:app/"
+    assert resources == [
+        prefix + "APNS/career-journey-ios-${Stage}",
+        prefix + "APNS_SANDBOX/career-journey-ios-${Stage}",
+        prefix + "GCM/career-journey-android-${Stage}",
+    ]
+    # Its own credentials' secrets, and only when given.
+    (read,) = [s for s in _statements(role) if s["Sid"] == "ReadPushCredentials"]
+    assert read["Action"] == ["secretsmanager:GetSecretValue"]
+    assert read["Resource"] == [
+        {"Fn::If": ["HasApns", {"Ref": "ApnsCredentialsSecretArn"}, {"Ref": "AWS::NoValue"}]},
+        {"Fn::If": ["HasFcm", {"Ref": "FcmCredentialsSecretArn"}, {"Ref": "AWS::NoValue"}]},
+    ]
+
+
+SECRETS = {"ClientIdKey": "CLIENT_ID_KEY_SECRET", "CursorSigningKey": "CURSOR_KEY_SECRET"}
+
+
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_a_secret_is_readable_by_exactly_the_functions_told_its_name(secret: str) -> None:
+    """No secret in a plain environment variable: a function is told the secret's ARN (and may
+    read it) or neither."""
+    env = SECRETS[secret]
+    told = {
+        f
+        for f in FUNCTIONS
+        if TEMPLATE.function_properties(f).get("Environment", {}).get("Variables", {}).get(env)
+        == {"Ref": secret}
+    }
+    readers = {
+        f
+        for f in FUNCTIONS
+        for s in _statements(_role_of(f)[1])
+        if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+        and {"Ref": secret} in _as_list(s["Resource"])
+    }
+    assert told, f"no function reads {secret}"
+    assert readers - {"KeyRotationFunction"} == told
+
+
+def test_no_function_environment_holds_a_parameter_marked_no_echo() -> None:
+    secret_parameters = {n for n, p in TEMPLATE.raw["Parameters"].items() if p.get("NoEcho")}
+    for function in FUNCTIONS:
+        variables = TEMPLATE.function_properties(function).get("Environment", {}).get("Variables", {})
+        assert not [
+            v for v in variables.values() if isinstance(v, dict) and v.get("Ref") in secret_parameters
+        ]
+    assert "CursorSigningKey" not in TEMPLATE.raw["Parameters"]

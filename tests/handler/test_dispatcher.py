@@ -3,6 +3,7 @@ into their inbox; overlapping runs, an outage, a failure and an erasure."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(time: str) -> dict[str, Any]:
+    """What a run did, its lag aside (`run_with_lag` and the lag tests look at that)."""
+    result = run_with_lag(time)
+    del result["lagSeconds"]
+    return result
+
+
+def run_with_lag(time: str) -> dict[str, Any]:
     result: dict[str, Any] = dispatcher_handler(
         {"time": time, "detail-type": "Scheduled Event"}, LambdaContext()
     )
@@ -85,6 +93,27 @@ def test_after_an_outage_a_reminder_fires_once_for_the_latest_missed_occurrence(
     assert run("2026-03-25T10:00:00Z")["fired"] == 1
     assert len(reminders_in_inbox(ana)) == 1
     assert next_fire(ana, plan_id, aws) == "2026-03-26T09:00:00Z"
+
+
+def test_a_run_reports_how_late_its_latest_occurrence_fired(
+    aws: Aws, clock: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lag alarm's metric, sent by every run (0 when nothing was due)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    ana = new_person(aws, "ana")
+    remind(ana)
+    capsys.readouterr()
+    assert run_with_lag("2026-03-21T08:59:00Z")["lagSeconds"] == 0.0
+    assert run_with_lag("2026-03-21T09:00:30Z")["lagSeconds"] == 30.0
+    # Down from the 22nd's occurrence to the 25th at 10:00: the lag says so.
+    assert run_with_lag("2026-03-25T10:00:00Z")["lagSeconds"] == (3 * 24 + 1) * 3600.0
+    lags = [
+        record["ReminderLagSeconds"]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and "ReminderLagSeconds" in (record := json.loads(line))
+    ]
+    # Powertools writes each metric's values as a list (EMF): one value a run.
+    assert lags == [[0.0], [30.0], [(3 * 24 + 1) * 3600.0]]
 
 
 def test_overlapping_runs_fire_each_occurrence_once(aws: Aws, clock: None) -> None:

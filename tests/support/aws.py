@@ -23,6 +23,9 @@ from shared.store import identity, table
 
 TABLE_NAME = "career-journey-test"
 REGION = "us-east-1"
+CURSOR_KEY_SECRET_NAME = "career-journey-test-cursor-key"
+# The cursor key secret's value as the template's GenerateSecretString makes it (no rotation yet).
+CURSOR_KEY = "test-cursor-key-" + "0123456789abcdef" * 3
 
 
 def table_spec_from_template(name: str = TABLE_NAME) -> dict[str, Any]:
@@ -167,7 +170,6 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "TABLE_NAME": TABLE_NAME,
-        "CURSOR_SIGNING_KEY": "test-cursor-key-0123456789abcdef0123456789",
         "POWERTOOLS_METRICS_NAMESPACE": "CareerJourney",
         "POWERTOOLS_SERVICE_NAME": "career-journey",
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -194,6 +196,11 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             Name="career-journey-test-client-id-key", SecretString="test-client-id-key-" + "0" * 40
         )
         monkeypatch.setenv("CLIENT_ID_KEY_SECRET", secret["ARN"])
+        # The cursor keys, as the template's secret holds them before its first rotation.
+        cursor_keys = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=CURSOR_KEY_SECRET_NAME, SecretString=json.dumps({"current": CURSOR_KEY})
+        )
+        monkeypatch.setenv("CURSOR_KEY_SECRET", cursor_keys["ARN"])
         secrets.reset_clients()  # a cached key, and a client, would outlive this mock
         settings.cache_clear()
         table.reset_clients()

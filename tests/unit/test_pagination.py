@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared import secrets
 from shared.api.pagination import decode_cursor, encode_cursor
-from shared.config import settings
 from shared.domain.errors import FieldError, InvalidInput
+from shared.secrets import CursorKeys
 
 KEY = {"PK": "USER#01ARZ3NDEKTSV4RRFFQ69G5FAV", "SK": "DEVICE#01ARZ3NDEKTSV4RRFFQ69G5FAW"}
 ALICE = "user-alice"
 BOB = "user-bob"
 
 
+class KeySource:
+    """Stands in for the cursor key secret (read from Secrets Manager in handler tests)."""
+
+    def __init__(self, current: str) -> None:
+        self.keys = CursorKeys(current.encode())
+
+    def __call__(self, *, force_fetch: bool = False) -> CursorKeys:
+        return self.keys
+
+
 @pytest.fixture(autouse=True)
-def signing_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TABLE_NAME", "unit-test-table")
-    monkeypatch.setenv("CURSOR_SIGNING_KEY", "unit-test-signing-key")
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
+def signing_key(monkeypatch: pytest.MonkeyPatch) -> KeySource:
+    source = KeySource("unit-test-signing-key-0123456789abcdef")
+    monkeypatch.setattr(secrets, "cursor_keys", source)
+    monkeypatch.setattr(secrets, "_last_forced_read", None)
+    return source
 
 
 def _cursor(key: dict[str, str] | None = None, user: str = ALICE, list_name: str = "devices") -> str:
@@ -87,11 +100,34 @@ def test_another_lists_cursor_is_refused() -> None:
     _assert_invalid_cursor(_cursor(list_name="partners"), list_name="devices")
 
 
-def test_a_cursor_signed_with_another_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cursor_signed_with_another_key_is_refused(signing_key: KeySource) -> None:
     cursor = _cursor()
-    monkeypatch.setenv("CURSOR_SIGNING_KEY", "rotated-key")
-    settings.cache_clear()
+    signing_key.keys = CursorKeys(b"another-key-0123456789abcdef0123456789")
     _assert_invalid_cursor(cursor)
+
+
+def test_a_cursor_signed_with_the_previous_key_verifies_for_a_day(
+    signing_key: KeySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = signing_key.keys.current
+    cursor = _cursor()
+    rotated = {"current": "new-key-0123456789abcdef0123456789", "previous": old.decode()}
+    signing_key.keys = CursorKeys.from_secret(rotated | {"rotatedAt": "2026-11-27T09:00:00Z"})
+    monkeypatch.setattr(secrets, "_clock", lambda: datetime(2026, 11, 28, 8, 59, 59, tzinfo=UTC))
+    assert decode_cursor(cursor, user_id=ALICE, list_name="devices") == KEY
+    # New cursors are signed with the new key only.
+    assert _raw(_cursor())[:16] != _raw(cursor)[:16]
+    monkeypatch.setattr(secrets, "_clock", lambda: datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    _assert_invalid_cursor(cursor)
+
+
+def test_the_cursor_format_is_unchanged() -> None:
+    """16 bytes of HMAC-SHA256 of the payload, then the payload: cursors handed out before the
+    keys moved to Secrets Manager still verify under the same key."""
+    raw = _raw(_cursor())
+    expected = hmac.new(b"unit-test-signing-key-0123456789abcdef", raw[16:], hashlib.sha256).digest()[:16]
+    assert raw[:16] == expected
+    assert json.loads(raw[16:]) == {"k": KEY, "u": ALICE, "l": "devices"}
 
 
 def test_every_tampered_byte_is_refused() -> None:

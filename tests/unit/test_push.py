@@ -28,7 +28,6 @@ def _endpoint(n: int, platform: str = "APNS") -> str:
 def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """shared.push's SNS client, answering only what a test queued (no network, no moto)."""
     monkeypatch.setenv("TABLE_NAME", "t")
-    monkeypatch.setenv("CURSOR_SIGNING_KEY", "k")
     monkeypatch.setenv("IOS_PLATFORM_APPLICATION_ARN", IOS_APP)
     monkeypatch.delenv("ANDROID_PLATFORM_APPLICATION_ARN", raising=False)
     settings.cache_clear()
