@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.config import ConfigurationError
+from shared.domain.errors import ServiceUnavailable
 from shared.domain.timeutil import parse_rfc3339, to_rfc3339
 
 CLIENT_ID_KEY_ENV = "CLIENT_ID_KEY_SECRET"
@@ -59,9 +60,7 @@ def client_id_key() -> bytes:
     name = os.environ.get(CLIENT_ID_KEY_ENV)
     if not name:
         raise ConfigurationError(f"missing environment variable: {CLIENT_ID_KEY_ENV}")
-    from aws_lambda_powertools.utilities import parameters
-
-    value = parameters.get_secret(name, max_age=KEY_CACHE_SECONDS)
+    value = _read_secret(name, "the client id key secret", max_age=KEY_CACHE_SECONDS)
     if not isinstance(value, str) or len(value) < 32:
         raise ConfigurationError("the client id key secret is not a string of at least 32 characters")
     return value.encode()
@@ -128,17 +127,41 @@ def cursor_keys(*, force_fetch: bool = False) -> CursorKeys:
     name = os.environ.get(CURSOR_KEY_ENV)
     if not name:
         raise ConfigurationError(f"missing environment variable: {CURSOR_KEY_ENV}")
+    value = _read_secret(
+        name,
+        "the cursor key secret",
+        transform="json",
+        max_age=CURSOR_KEY_CACHE_SECONDS,
+        force_fetch=force_fetch,
+    )
+    return CursorKeys.from_secret(value)
+
+
+# Secrets Manager's answers that say "later", not "never": the request is a 503 with Retry-After
+# (as a DynamoDB throttle is), not a 500.
+_TRANSIENT_CODES = frozenset({"ThrottlingException", "InternalServiceError", "RequestLimitExceeded"})
+
+
+def _read_secret(name: str, what: str, **options: Any) -> Any:
+    """A secret's value through Powertools parameters (cached); a read that failed for a while
+    is ServiceUnavailable, anything else (no access, no such secret, not JSON) a
+    ConfigurationError: a deployment fault."""
     from aws_lambda_powertools.utilities import parameters
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        value = parameters.get_secret(
-            name, transform="json", max_age=CURSOR_KEY_CACHE_SECONDS, force_fetch=force_fetch
-        )
+        return parameters.get_secret(name, **options)
     except parameters.TransformParameterError:
-        raise ConfigurationError("the cursor key secret is not JSON") from None
+        raise ConfigurationError(f"{what} is not JSON") from None
     except parameters.GetParameterError as error:
-        raise ConfigurationError("the cursor key secret could not be read") from error
-    return CursorKeys.from_secret(value)
+        # Powertools raises it inside its own `except`: the SDK's error is the context.
+        cause = error.__context__
+        transient = isinstance(cause, BotoCoreError) or (
+            isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _TRANSIENT_CODES
+        )
+        if transient:
+            raise ServiceUnavailable("A service we depend on is busy; try again shortly.") from error
+        raise ConfigurationError(f"{what} could not be read") from error
 
 
 def _mac(key: bytes, payload: bytes) -> bytes:

@@ -15,6 +15,7 @@ import boto3
 import moto.awslambda.utils
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from functions.key_rotation import app as key_rotation
 from functions.sync.app import lambda_handler as sync_handler
@@ -385,6 +386,30 @@ def test_a_route_answers_500_without_its_secret(aws: Aws, monkeypatch: pytest.Mo
     secrets.reset_clients()
     reply = invoke(sync_handler, http_event("GET", "/v1/me/changes", user=USER))
     assert reply.status == 500
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetSecretValue"),
+        ClientError({"Error": {"Code": "InternalServiceError", "Message": "oops"}}, "GetSecretValue"),
+        EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+    ],
+)
+def test_secrets_manager_failing_for_a_while_is_a_503_with_retry_after(aws: Aws, failure: Exception) -> None:
+    """Not a deployment fault: the request may succeed in a moment (as after a DynamoDB throttle)."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+
+    def refuse(**_: Any) -> None:
+        raise failure
+
+    client.meta.events.register("before-send.secrets-manager.GetSecretValue", refuse)
+    secrets.reset_clients()
+    parameters.base.DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=client)
+    reply = invoke(sync_handler, http_event("GET", "/v1/me/changes", user=USER))
+    assert reply.status == 503, reply.body
+    assert reply.headers["Retry-After"] == "1"
+    assert reply.body["type"].endswith("/unavailable")
 
 
 # --- the local stack -------------------------------------------------------------------------
