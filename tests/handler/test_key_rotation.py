@@ -15,6 +15,7 @@ import boto3
 import moto.awslambda.utils
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from functions.key_rotation import app as key_rotation
@@ -405,7 +406,7 @@ def test_secrets_manager_failing_for_a_while_is_a_503_with_retry_after(aws: Aws,
 
     client.meta.events.register("before-send.secrets-manager.GetSecretValue", refuse)
     secrets.reset_clients()
-    parameters.base.DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=client)
+    DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=client)
     reply = invoke(sync_handler, http_event("GET", "/v1/me/changes", user=USER))
     assert reply.status == 503, reply.body
     assert reply.headers["Retry-After"] == "1"
