@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import boto3
@@ -162,6 +163,28 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         yield made
 
 
+@dataclass(frozen=True)
+class _SetupClients:
+    dynamodb: Any
+    cognito: Any
+    sns: Any
+    secretsmanager: Any
+
+
+@cache
+def _setup_clients() -> _SetupClients:
+    """The clients `mocked_aws` makes its resources with, once per process: a botocore client
+    costs about 45 ms to make, and moto's hook (in every client made after moto's import)
+    sends each call to whichever mock is active. Nothing registers hooks on these; the code
+    under test makes its own clients for each case (`reset_clients`)."""
+    return _SetupClients(
+        dynamodb=boto3.client("dynamodb", region_name=REGION),
+        cognito=boto3.client("cognito-idp", region_name=REGION),
+        sns=boto3.client("sns", region_name=REGION),
+        secretsmanager=boto3.client("secretsmanager", region_name=REGION),
+    )
+
+
 @contextmanager
 def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """The `aws` fixture's body, for fixtures of a wider scope (with their own MonkeyPatch)."""
@@ -177,14 +200,17 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     install_dynamodb_corrections()  # as the local emulator: ClientRequestToken, per-item backups
-    with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(**table_spec_from_template())
-        cognito = boto3.client("cognito-idp", region_name=REGION)
+    # boto3's default session is kept across cases (moto would make a new one each time): a new
+    # session loads every service's model again, 0.1 s for each client the code makes.
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        setup = _setup_clients()
+        setup.dynamodb.create_table(**table_spec_from_template())
+        cognito = setup.cognito
         pool = cognito.create_user_pool(PoolName="test", UsernameAttributes=["email"])["UserPool"]
         client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="test")["UserPoolClient"]
         monkeypatch.setenv("USER_POOL_ID", pool["Id"])
         # Devices register an SNS endpoint with these, as in a deployed stack.
-        sns = boto3.client("sns", region_name=REGION)
+        sns = setup.sns
         for env, platform in (
             ("IOS_PLATFORM_APPLICATION_ARN", "APNS"),
             ("ANDROID_PLATFORM_APPLICATION_ARN", "GCM"),
@@ -192,12 +218,12 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             app = sns.create_platform_application(Name=f"test-{platform}", Platform=platform, Attributes={})
             monkeypatch.setenv(env, app["PlatformApplicationArn"])
         # The key of partner-specific client ids, as the template's secret holds it.
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        secret = setup.secretsmanager.create_secret(
             Name="career-journey-test-client-id-key", SecretString="test-client-id-key-" + "0" * 40
         )
         monkeypatch.setenv("CLIENT_ID_KEY_SECRET", secret["ARN"])
         # The cursor keys, as the template's secret holds them before its first rotation.
-        cursor_keys = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        cursor_keys = setup.secretsmanager.create_secret(
             Name=CURSOR_KEY_SECRET_NAME, SecretString=json.dumps({"current": CURSOR_KEY})
         )
         monkeypatch.setenv("CURSOR_KEY_SECRET", cursor_keys["ARN"])
