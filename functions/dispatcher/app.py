@@ -11,8 +11,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import lifecycle
 from shared.logic.dispatcher import dispatch
 from shared.observability import logger, metrics
+
+# The clients every invocation needs, made during Lambda's initialisation.
+lifecycle.init()
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

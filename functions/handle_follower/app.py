@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import lifecycle
 from shared.domain.timeutil import utc_now
 from shared.logic.promises import follow_handle
 from shared.logic.reminders import follow_time_zone
@@ -40,6 +41,10 @@ def follow(record: DynamoDBRecord) -> None:
     if old and new.get("timeZone") != old.get("timeZone"):
         moved = follow_time_zone(user_id, utc_now())
         metrics.add_metric(name="FloatingRemindersMoved", unit="Count", value=moved)
+
+
+# The clients every invocation needs, made during Lambda's initialisation.
+lifecycle.init()
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

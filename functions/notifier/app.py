@@ -33,6 +33,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared import lifecycle
 from shared.domain.errors import Conflict, ServiceUnavailable
 from shared.domain.notification_prefs import may_push
 from shared.domain.timeutil import utc_now
@@ -197,6 +198,10 @@ def remove_disabled_device(user_id: str, device: dict[str, Any]) -> None:
     delete_endpoints(user_id, [str(device["endpointArn"])], only_if_disabled=True)
     logger.info("Removed a device whose push endpoint is disabled", extra={"deviceId": device_id})
     metrics.add_metric(name="DisabledDevicesRemoved", unit="Count", value=1)
+
+
+# The clients every invocation needs, made during Lambda's initialisation.
+lifecycle.init(sns=True)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

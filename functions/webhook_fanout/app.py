@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import lifecycle
 from shared.logic import webhooks as logic
 from shared.observability import logger, metrics
 from shared.store import webhooks as store
@@ -92,6 +93,10 @@ def fan_out(record: DynamoDBRecord) -> None:
         queued += 1
     if queued:
         metrics.add_metric(name="WebhookEventsQueued", unit="Count", value=queued)
+
+
+# The clients every invocation needs, made during Lambda's initialisation.
+lifecycle.init(sqs=True)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

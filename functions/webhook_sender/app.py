@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import lifecycle
 from shared.logic import webhooks as logic
 from shared.observability import logger, metrics
 from shared.store import webhooks as store
@@ -46,6 +47,10 @@ def send(record: SQSRecord) -> None:
         metrics.add_metric(name="WebhookEventsDead", unit="Count", value=1)
     store.show_again_in(record.receipt_handle, result.delay or 0)
     raise RetryLater(f"attempt {attempt} of {body['eventId']} failed")
+
+
+# The clients every invocation needs, made during Lambda's initialisation.
+lifecycle.init()
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

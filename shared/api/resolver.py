@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import lifecycle
 from shared.api.auth import CurrentUser, NotSignedIn, current_user
 from shared.api.problems import field_errors, from_domain_error, problem
 from shared.domain.errors import AccountErased, DomainError
@@ -251,6 +252,7 @@ def lambda_entry(
     token's subject is their client (each route checks the person it acts for).
     """
     exempt = frozenset(allow_erased)
+    lifecycle.init()  # at import: the DynamoDB client is made during Lambda's initialisation
 
     def checked(event: dict[str, Any]) -> dict[str, Any] | None:
         # Before routing, so the App's error handlers are not in place yet: the same answers here.

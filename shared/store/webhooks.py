@@ -212,7 +212,7 @@ def mark_webhook(partner_id: str, sets: dict[str, Any], removes: tuple[str, ...]
 _sqs: Any = None
 
 
-def _queue_client() -> Any:
+def queue_client() -> Any:
     """The SQS client (made once per execution environment)."""
     global _sqs
     if _sqs is None:
@@ -228,7 +228,7 @@ def reset_clients() -> None:
 
 def queue_event(partner_id: str, event_id: str) -> None:
     """Put one kept event on the webhook queue (the sender posts it)."""
-    _queue_client().send_message(
+    queue_client().send_message(
         QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
         MessageBody=json.dumps({"partnerId": partner_id, "eventId": event_id}),
     )
@@ -236,6 +236,6 @@ def queue_event(partner_id: str, event_id: str) -> None:
 
 def show_again_in(receipt_handle: str, seconds: float) -> None:
     """Bring a received message back after `seconds` (its next attempt)."""
-    _queue_client().change_message_visibility(
+    queue_client().change_message_visibility(
         QueueUrl=os.environ["WEBHOOK_QUEUE_URL"], ReceiptHandle=receipt_handle, VisibilityTimeout=int(seconds)
     )
