@@ -14,13 +14,8 @@ from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, Limit, path_id
 from shared.api.problems import problem_responses
 from shared.api.resolver import App, json_response, lambda_entry
-from shared.domain import cares as rules
-from shared.domain.errors import Conflict, FieldError, IdConflict, InvalidInput, NotFound
-from shared.domain.ids import new_id
-from shared.domain.merge_patch import apply_merge_patch
-from shared.domain.questions import CURRENT_VERSION, question_set
-from shared.domain.replay import request_hash
-from shared.domain.timeutil import parse_rfc3339, to_rfc3339, utc_now
+from shared.domain.timeutil import to_rfc3339, utc_now
+from shared.logic import cares as logic
 from shared.models.care import (
     Care,
     CareDocument,
@@ -37,7 +32,6 @@ from shared.models.care import (
 from shared.models.common import Page, validate_document
 from shared.observability import metrics
 from shared.store import cares, reflections
-from shared.store.cares import CareSet, CareWrite
 
 app = App()
 
@@ -53,53 +47,10 @@ CareId = Annotated[str, path_id("careId")]
     responses={200: {"description": "The question set"}, **problem_responses(404)},
 )
 def get_questions(version: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> QuestionSet:
-    found = question_set(version)
-    if found is None:
-        raise NotFound("No question set has that version.")
-    return QuestionSet.model_validate(
-        {
-            "version": found.version,
-            "current": found.version == CURRENT_VERSION,
-            "questions": [{"id": q.id, "text": q.text, "theme": q.theme} for q in found.questions],
-        }
-    )
+    return QuestionSet.model_validate(logic.questions(version))
 
 
 # --- Reflections -------------------------------------------------------------------------------
-
-
-def _check_answers(reflection: ReflectionInput) -> None:
-    found = question_set(reflection.question_set_version)
-    if found is None:
-        raise InvalidInput(
-            "That question set version does not exist.",
-            [
-                FieldError(
-                    "body",
-                    "questionSetVersion",
-                    "unknown_version",
-                    "must be a published question set version",
-                )
-            ],
-        )
-    known = found.question_ids()
-    errors: list[FieldError] = []
-    seen: set[str] = set()
-    for i, answer in enumerate(reflection.answers):
-        if answer.question_id not in known:
-            errors.append(
-                FieldError(
-                    "body",
-                    f"answers.{i}.questionId",
-                    "unknown_question",
-                    f"must be a question of version {found.version}",
-                )
-            )
-        elif answer.question_id in seen:
-            errors.append(FieldError("body", f"answers.{i}.questionId", "duplicate", "answered twice"))
-        seen.add(answer.question_id)
-    if errors:
-        raise InvalidInput("Some answers do not fit the question set.", errors)
 
 
 def _reflection_url(reflection: dict[str, Any]) -> str:
@@ -122,28 +73,15 @@ def write_reflection(
     reflection: Annotated[ReflectionInput, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[Reflection]:
     user_id = app.user.user_id
-    _check_answers(reflection)
     payload = reflection.model_dump(by_alias=True, mode="json", exclude_none=True)
+    logic.check_answers(payload)  # before the Idempotency-Key is recorded: a refusal costs nothing
 
     def produce() -> Response[Any]:
-        app_id = payload.get("reflectionId")  # the app's, or the one bound to the Idempotency-Key
-        hashed = request_hash(user_id, payload, "reflectionId") if app_id is not None else None
-        fields = {k: v for k, v in payload.items() if k != "reflectionId"}
-        made = {"reflectionId": app_id or new_id(), **fields, "createdAt": to_rfc3339(utc_now())}
-        try:
-            kept = reflections.add_reflection(user_id, made, request_hash=hashed)
-        except reflections.ReflectionIdTaken:
-            # A replay (kept as written: it answers as the first time) or another write's id:
-            # one read tells, on this failure path only.
-            found = reflections.find_reflection(user_id, str(app_id)) if hashed is not None else None
-            if found is None:
-                raise
-            if found[1] != hashed:
-                raise IdConflict() from None
-            kept = found[0]
-            return json_response(201, kept, {"Location": _reflection_url(kept)})
-        metrics.add_metric(name="ReflectionsWritten", unit="Count", value=1)
-        return json_response(201, kept, {"Location": _reflection_url(kept)})
+        # `payload` carries the app's reflectionId, or the one bound to the Idempotency-Key.
+        kept = logic.write_reflection(user_id, payload, utc_now())
+        if not kept.replayed:
+            metrics.add_metric(name="ReflectionsWritten", unit="Count", value=1)
+        return json_response(201, kept.item, {"Location": _reflection_url(kept.item)})
 
     return idempotent(
         context=app.lambda_context,
@@ -180,10 +118,7 @@ def list_my_reflections(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> 
     responses={200: {"description": "The reflection"}, **problem_responses(404)},
 )
 def get_my_reflection(reflection_id: ReflectionId) -> Reflection:
-    found = reflections.get_reflection(app.user.user_id, reflection_id)
-    if found is None:
-        raise NotFound("No such reflection.")
-    return Reflection.model_validate(found)
+    return Reflection.model_validate(logic.read_reflection(app.user.user_id, reflection_id))
 
 
 # --- Cares -------------------------------------------------------------------------------------
@@ -196,53 +131,8 @@ def _care_response(
     return json_response(status, body, {"ETag": etag(int(care["revision"])), **(extra or {})})
 
 
-def _person(user_id: str) -> dict[str, Any]:
-    return {"kind": "person", "id": user_id}
-
-
-def _revision(action: str, found: list[rules.Change], at: str, by: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "action": action,
-        "changedAt": at,
-        "changedBy": by,
-        "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in found],
-    }
-
-
-def _rerank_writes(
-    current: CareSet, before: list[str], after: list[str], skip: str, at: str, by: dict[str, Any]
-) -> list[CareWrite]:
-    """Writes for the other cares whose rank an insert, move or archive shifted."""
-    writes = []
-    for care_id, (old, new) in sorted(rules.rank_moves(before, after).items()):
-        if care_id == skip:
-            continue
-        care = current.find(care_id)
-        if care is None:  # the order came from these cares; a missing one is a bug
-            raise RuntimeError(f"ranked care {care_id} not loaded")
-        writes.append(
-            CareWrite(
-                care_id=care_id,
-                expected_revision=int(care["revision"]),
-                fields={"rank": new, "updatedAt": at},
-                revision=_revision("reranked", [rules.Change("rank", old, new)], at, by),
-            )
-        )
-    return writes
-
-
 def _care_url(care_id: str) -> dict[str, str]:
     return {"Location": f"/v1/me/cares/{care_id}"}
-
-
-def _replayed_care(found: dict[str, Any] | None, hashed: str) -> Response[Care] | None:
-    """The answer to a replay of a create (201, the care as it is now), a 409 when the id was
-    used for another write, or None when no care has the id."""
-    if found is None:
-        return None
-    if found.get("requestHash") != hashed:
-        raise IdConflict()
-    return _care_response(found, 201, _care_url(str(found["careId"])))
 
 
 @app.post(
@@ -262,52 +152,11 @@ def create_care(care: Annotated[CareInput, Body()], idempotency_key: Idempotency
     payload = care.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def produce() -> Response[Any]:
-        app_id = payload.get("careId")  # the app's, or the one bound to the Idempotency-Key
-        hashed = request_hash(user_id, payload, "careId") if app_id is not None else None
-        current = cares.load_cares(user_id)
-        if app_id is not None and hashed is not None:
-            # The read holds every care of mine: a replay is told apart at no cost.
-            replayed = _replayed_care(current.find(app_id), hashed)
-            if replayed is not None:
-                return replayed
-        before = current.active_order()
-        if len(before) >= rules.MAX_ACTIVE_CARES:
-            raise Conflict(f"You have {rules.MAX_ACTIVE_CARES} active cares; archive one first.")
-        care_id = app_id or new_id()
-        after = rules.place(before, care_id, care.rank)
-        now = to_rfc3339(utc_now())
-        by = _person(user_id)
-        fields = {
-            **{k: v for k, v in payload.items() if k not in ("rank", "careId")},
-            "careId": care_id,
-            "rank": after.index(care_id) + 1,
-            "status": "active",
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        created = CareWrite(
-            care_id=care_id,
-            expected_revision=None,
-            fields=fields,
-            revision=_revision("created", rules.changes({}, fields), now, by),
-            request_hash=hashed,
-        )
-        try:
-            cares.save_cares(
-                user_id,
-                [created, *_rerank_writes(current, before, after, care_id, now, by)],
-                ranking_version=current.ranking_version,
-                source_reflection_id=care.source_reflection_id,
-            )
-        except cares.CareIdTaken:
-            # Made meanwhile (a replay racing its first write) or someone's id: one read tells.
-            replayed = _replayed_care(cares.find_care(user_id, care_id), str(hashed))
-            if replayed is None:
-                raise
-            return replayed
-        metrics.add_metric(name="CaresCreated", unit="Count", value=1)
-        stored = {**fields, "revision": 1}
-        return _care_response(stored, 201, _care_url(care_id))
+        # `payload` carries the app's careId, or the one bound to the Idempotency-Key.
+        kept = logic.create_care(user_id, payload, utc_now())
+        if not kept.replayed:
+            metrics.add_metric(name="CaresCreated", unit="Count", value=1)
+        return _care_response(kept.item, 201, _care_url(str(kept.item["careId"])))
 
     return idempotent(
         context=app.lambda_context,
@@ -333,41 +182,16 @@ def list_my_cares(
 ) -> Page[Care]:
     user_id = app.user.user_id
     start = decode_cursor(cursor, user_id=user_id, list_name=f"cares-{status}")
-    current = cares.load_cares(user_id)
-    # Active cares by rank; archived ones last archived first.
-    newest_first = status == "archived"
-    listed = [c for c in current.cares if c.get("status") == status]
-    ordered = sorted(listed, key=lambda c: _sort_key(c, status), reverse=newest_first)
-    # The whole list is one Query; the cursor holds the sort key of the last care shown, so the
-    # next page starts after it even if that care moved or was archived meanwhile.
-    offset = 0
-    if start is not None:
-        after = tuple(start.get("after", ()))
-        offset = next(
-            (
-                i
-                for i, c in enumerate(ordered)
-                if (_sort_key(c, status) < after if newest_first else _sort_key(c, status) > after)
-            ),
-            len(ordered),
-        )
-    page = ordered[offset : offset + limit]
-    more = offset + limit < len(ordered)
+    after = tuple(start.get("after", ())) if start is not None else None
+    page, next_after = logic.list_cares(user_id, status, limit, after)
     return Page[Care](
         items=[Care.model_validate(cares.public(c)) for c in page],
         next_cursor=encode_cursor(
-            {"after": list(_sort_key(page[-1], status))} if more and page else None,
+            {"after": next_after} if next_after is not None else None,
             user_id=user_id,
             list_name=f"cares-{status}",
         ),
     )
-
-
-def _sort_key(care: dict[str, Any], status: str) -> tuple[str, str]:
-    """Where a care sits in its list: its rank (active) or when it was archived, then its id."""
-    if status == "active":
-        return (f"{int(care.get('rank') or 0):06d}", str(care["careId"]))
-    return (str(care.get("archivedAt", "")), str(care["careId"]))
 
 
 @app.get(
@@ -378,77 +202,7 @@ def _sort_key(care: dict[str, Any], status: str) -> tuple[str, str]:
     responses={200: {"description": "The care"}, **problem_responses(404)},
 )
 def get_my_care(care_id: CareId) -> Response[Care]:
-    found = cares.get_care(app.user.user_id, care_id)
-    if found is None:
-        raise NotFound("No such care.")
-    return _care_response(found)
-
-
-def _change_care(user_id: str, care_id: str, if_match: str | None, patch: dict[str, Any]) -> dict[str, Any]:
-    """Apply a merge patch to one care (re-ranking the others when needed) in one transaction."""
-    current = cares.load_cares(user_id)
-    care = current.find(care_id)
-    if care is None:
-        raise NotFound("No such care.")
-    check_if_match(if_match, int(care["revision"]), found=care)
-    editable = {k: care[k] for k in (*rules.EDITABLE_FIELDS, "rank", "status") if care.get(k) is not None}
-    nulled = [f for f in ("status", "rank") if f in patch and patch[f] is None]
-    if nulled:
-        raise InvalidInput(
-            "These fields cannot be cleared.",
-            [FieldError("body", f, "not_nullable", "cannot be null") for f in nulled],
-        )
-    merged = apply_merge_patch(editable, patch)
-    if merged.get("status") == "archived" and "rank" in patch and patch["rank"] is not None:
-        raise InvalidInput(
-            "An archived care has no rank.",
-            [FieldError("body", "rank", "archived", "restore the care (status: active) to rank it")],
-        )
-    document = validate_document(CareDocument, merged)
-    wanted = document.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    before = current.active_order()
-    if wanted["status"] == "active":
-        if care["status"] == "archived" and len(before) >= rules.MAX_ACTIVE_CARES:
-            raise Conflict(f"You have {rules.MAX_ACTIVE_CARES} active cares; archive one first.")
-        moving = "rank" in patch or care["status"] == "archived"
-        after = rules.place(before, care_id, wanted.get("rank")) if moving else before
-    else:
-        after = rules.remove(before, care_id)
-    new_rank = after.index(care_id) + 1 if care_id in after else None
-
-    now = to_rfc3339(utc_now())
-    target = {k: v for k, v in wanted.items() if k != "rank"}
-    target["rank"] = new_rank
-    if wanted["status"] == "archived":
-        target["archivedAt"] = care.get("archivedAt") if care["status"] == "archived" else now
-    # Only what a patch can change is compared (a care keeps its source reflection for good).
-    found = rules.changes(care, target, fields=(*rules.EDITABLE_FIELDS, "rank", "status"))
-    if not found:
-        return care  # nothing to change: no write, no revision
-    by = _person(user_id)
-    fields = {k: v for k, v in target.items() if v is not None}
-    fields["updatedAt"] = now
-    cleared = tuple(
-        k for k in (*rules.EDITABLE_FIELDS, "rank", "archivedAt") if target.get(k) is None and k in care
-    )
-    write = CareWrite(
-        care_id=care_id,
-        expected_revision=int(care["revision"]),
-        fields=fields,
-        revision=_revision(rules.revision_action(found), found, now, by),
-        remove=cleared,
-    )
-    reranked = _rerank_writes(current, before, after, care_id, now, by)
-    cares.save_cares(
-        user_id,
-        [write, *reranked],
-        ranking_version=current.ranking_version if before != after else None,
-        if_match_on=care_id if if_match is not None else None,
-    )
-    updated = {k: v for k, v in {**care, **fields}.items() if k not in cleared}
-    updated["revision"] = int(care["revision"]) + 1
-    return updated
+    return _care_response(logic.read_care(app.user.user_id, care_id))
 
 
 @app.patch(
@@ -463,7 +217,21 @@ def patch_my_care(
 ) -> Response[Care]:
     changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
     with _current_on_stale(care_id):
-        return _care_response(_change_care(app.user.user_id, care_id, if_match, changes))
+        changed = logic.change_care(
+            app.user.user_id,
+            care_id,
+            changes,
+            utc_now(),
+            if_match=if_match,
+            check_version=check_if_match,
+            validate=_care_document,
+        )
+    return _care_response(changed)
+
+
+def _care_document(merged: dict[str, Any]) -> dict[str, Any]:
+    """A care's editable fields after a merge patch, validated as a whole."""
+    return validate_document(CareDocument, merged).model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
 def _current_on_stale(care_id: str) -> AbstractContextManager[None]:
@@ -480,7 +248,14 @@ def _current_on_stale(care_id: str) -> AbstractContextManager[None]:
 )
 def archive_my_care(care_id: CareId, if_match: IfMatch = None) -> Response[None]:
     with _current_on_stale(care_id):
-        _change_care(app.user.user_id, care_id, if_match, {"status": "archived"})
+        logic.archive_care(
+            app.user.user_id,
+            care_id,
+            utc_now(),
+            if_match=if_match,
+            check_version=check_if_match,
+            validate=_care_document,
+        )
     return Response(status_code=204, body=None)
 
 
@@ -495,9 +270,7 @@ def care_history(care_id: CareId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor =
     user_id = app.user.user_id
     list_name = f"care-history-{care_id}"
     start = decode_cursor(cursor, user_id=user_id, list_name=list_name)
-    items, last = cares.list_revisions(user_id, care_id, limit, start)
-    if not items and start is None:
-        raise NotFound("No such care.")  # every care has at least its "created" revision
+    items, last = logic.care_history(user_id, care_id, limit, start)
     return Page[CareRevision](
         items=[CareRevision.model_validate(i) for i in items],
         next_cursor=encode_cursor(last, user_id=user_id, list_name=list_name),
@@ -512,40 +285,8 @@ def care_history(care_id: CareId, limit: Limit = DEFAULT_LIMIT, cursor: Cursor =
 )
 def care_map() -> CareMap:
     now = utc_now()
-    current = cares.load_cares(app.user.user_id)
-    active = current.active_order()
-    archived = sorted(
-        (c for c in current.cares if c.get("status") == "archived"),
-        key=lambda c: str(c.get("archivedAt", "")),
-    )
-    by_id = {c["careId"]: c for c in current.cares}
-    entries = []
-    for care in [*(by_id[i] for i in active), *archived]:
-        last = care.get("lastActivityAt")
-        entries.append(
-            CareMapEntry.model_validate(
-                {
-                    "careId": care["careId"],
-                    "statement": care["statement"],
-                    "domain": care["domain"],
-                    "status": care["status"],
-                    "rank": care.get("rank"),
-                    "promises": {
-                        "open": care.get("promisesOpen", 0),
-                        "fulfilled": care.get("promisesFulfilled", 0),
-                    },
-                    "planItems": {"open": care.get("planItemsOpen", 0), "done": care.get("planItemsDone", 0)},
-                    "lastActivityAt": last,
-                    "neglected": rules.is_neglected(
-                        status=str(care["status"]),
-                        last_activity=parse_rfc3339(last) if last else None,
-                        created=parse_rfc3339(str(care["createdAt"])),
-                        now=now,
-                    ),
-                }
-            )
-        )
-    return CareMap(items=entries, generated_at=to_rfc3339(now))
+    entries = logic.care_map(app.user.user_id, now)
+    return CareMap(items=[CareMapEntry.model_validate(e) for e in entries], generated_at=to_rfc3339(now))
 
 
 lambda_handler = lambda_entry(app)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.api.etag import check_if_match, current_on_stale, etag
 from shared.api.idempotency import idempotent
@@ -16,18 +15,15 @@ from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limi
 from shared.api.problems import problem_responses
 from shared.api.ratelimit import ERASURE, EXPORT, limit_person
 from shared.api.resolver import App, json_response, lambda_entry
-from shared.domain.errors import AccountErased, NotFound, PreconditionFailed, ServiceUnavailable
-from shared.domain.ids import new_id
-from shared.domain.merge_patch import apply_merge_patch
 from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.logic import blocks as block_logic
+from shared.logic import profiles as logic
 from shared.models.block import Block, BlockInput
 from shared.models.common import Page, validate_document
 from shared.models.export import AccountExport
 from shared.models.notification import Notification
 from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
-from shared.observability import logger, metrics
-from shared.push import delete_endpoints, register_endpoint
+from shared.observability import metrics
 from shared.store import blocks, devices, notifications, profiles
 
 app = App()
@@ -51,10 +47,7 @@ def _on_stale(user_id: str) -> AbstractContextManager[None]:
     responses={200: {"description": "My profile"}, **problem_responses(404)},
 )
 def get_me() -> Response[Profile]:
-    stored = profiles.get_profile(app.user.user_id)
-    if stored is None:
-        raise NotFound("You have no profile yet; create it with PUT /v1/me.")
-    return _profile_response(stored)
+    return _profile_response(logic.read_profile(app.user.user_id))
 
 
 @app.put(
@@ -74,21 +67,17 @@ def put_me(
     if_none_match: IfNoneMatch = None,
 ) -> Response[Profile]:
     user_id = app.user.user_id
-    current = profiles.get_profile(user_id)
     with _on_stale(user_id):
-        check_if_match(if_match, current.version if current else None, current)
-        if if_none_match and if_none_match.strip() == "*" and current is not None:
-            raise PreconditionFailed("A profile exists already.", found=current)
-        moment = utc_now()
-        now = to_rfc3339(moment)
-        data = profile.model_dump(by_alias=True, mode="json", exclude_none=True)
-        data["createdAt"] = current.data["createdAt"] if current else now
-        data["updatedAt"] = now
-        stored = profiles.save_profile(user_id, data, current, moment)
-    metrics.add_metric(
-        name="ProfilesCreated" if current is None else "ProfilesReplaced", unit="Count", value=1
-    )
-    return _profile_response(stored, 201 if current is None else 200)
+        stored, created = logic.put_profile(
+            user_id,
+            profile.model_dump(by_alias=True, mode="json", exclude_none=True),
+            utc_now(),
+            if_match=if_match,
+            create_only=if_none_match is not None and if_none_match.strip() == "*",
+            check_version=check_if_match,
+        )
+    metrics.add_metric(name="ProfilesCreated" if created else "ProfilesReplaced", unit="Count", value=1)
+    return _profile_response(stored, 201 if created else 200)
 
 
 @app.patch(
@@ -100,21 +89,21 @@ def put_me(
 )
 def patch_me(patch: Annotated[ProfilePatch, Body()], if_match: IfMatch = None) -> Response[Profile]:
     user_id = app.user.user_id
-    current = profiles.get_profile(user_id)
-    if current is None:
-        raise NotFound("You have no profile yet; create it with PUT /v1/me.")
     with _on_stale(user_id):
-        check_if_match(if_match, current.version, current)
-        changes = patch.model_dump(by_alias=True, mode="json", exclude_unset=True)
-        merged = apply_merge_patch(
-            {k: v for k, v in current.data.items() if k not in ("createdAt", "updatedAt")}, changes
+        stored = logic.patch_profile(
+            user_id,
+            patch.model_dump(by_alias=True, mode="json", exclude_unset=True),
+            utc_now(),
+            if_match=if_match,
+            check_version=check_if_match,
+            validate=_profile_document,
         )
-        validated = validate_document(ProfileInput, merged)
-        data = validated.model_dump(by_alias=True, mode="json", exclude_none=True)
-        moment = utc_now()
-        data["createdAt"] = current.data["createdAt"]
-        data["updatedAt"] = to_rfc3339(moment)
-        return _profile_response(profiles.save_profile(user_id, data, current, moment))
+    return _profile_response(stored)
+
+
+def _profile_document(merged: dict[str, Any]) -> dict[str, Any]:
+    """My profile after a merge patch, validated as a whole."""
+    return validate_document(ProfileInput, merged).model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
 @app.delete(
@@ -128,14 +117,10 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
     user = app.user
     # Before anything is read: a refused attempt costs its counter's write alone.
     limit_person(user.user_id, ERASURE)
-    if if_match is not None:
-        current = profiles.get_profile(user.user_id)
-        with _on_stale(user.user_id):
-            check_if_match(if_match, current.version if current else None, current)
-    # Imported here: erasure is rare, and the promise log is not on this function's hot path.
-    from shared.logic.accounts import erase_account
-
-    erasure = erase_account(user.user_id, user.username, utc_now())
+    with _on_stale(user.user_id):
+        erasure = logic.erase_account(
+            user.user_id, user.username, utc_now(), if_match=if_match, check_version=check_if_match
+        )
     metrics.add_metric(name="AccountsErased", unit="Count", value=1)
     metrics.add_metric(name="ItemsErased", unit="Count", value=erasure.items_erased)
     metrics.add_metric(name="SharedPromisesAnonymised", unit="Count", value=erasure.promises_anonymised)
@@ -183,36 +168,8 @@ def register_device(
     payload = device.model_dump(by_alias=True, mode="json")
 
     def produce() -> Response[Any]:
-        # The common cases answered from one Query, before the push service is asked anything:
-        # this install registered already, or no room for another.
-        existing, _ = devices.list_devices(user_id)
-        for item in existing:
-            if item["pushToken"] == device.push_token and item["platform"] == device.platform:
-                return json_response(200, item, {"Location": _device_url(item)})
-        if len(existing) >= devices.MAX_DEVICES:
-            raise devices.DeviceLimitReached()
-        endpoint = register_endpoint(user_id, device.platform, device.push_token)
-        try:
-            stored, created = devices.register_device(
-                user_id,
-                {
-                    "deviceId": new_id(),
-                    **payload,
-                    "createdAt": to_rfc3339(utc_now()),
-                    "endpointArn": endpoint.arn if endpoint else None,
-                },
-            )
-        except (devices.DeviceLimitReached, AccountErased):
-            # Lost a race for the last place, or to the erasure of my account: the endpoint made
-            # for this token would serve no one, and no device item would name it for deletion.
-            if endpoint and not endpoint.previous_owner:
-                delete_endpoints(user_id, [endpoint.arn])
-            raise
-        if not created:  # a concurrent registration of the same install won: it is this device
-            return json_response(200, stored, {"Location": _device_url(stored)})
-        if endpoint and endpoint.previous_owner:
-            _forget_for_previous_owner(endpoint.previous_owner, device)
-        return json_response(201, stored, {"Location": _device_url(stored)})
+        stored, created = logic.register_device(user_id, payload, utc_now())
+        return json_response(201 if created else 200, stored, {"Location": _device_url(stored)})
 
     return idempotent(
         context=app.lambda_context,
@@ -226,18 +183,6 @@ def register_device(
 
 def _device_url(device: dict[str, Any]) -> str:
     return f"/v1/me/devices/{device['deviceId']}"
-
-
-def _forget_for_previous_owner(previous_owner: str, device: DeviceInput) -> None:
-    """The install now belongs to me: the person it was registered to stops reaching it.
-
-    Best effort: my registration stands even if their stale device item stays (their pushes
-    would then still go to this install until they remove it, hence the log).
-    """
-    try:
-        devices.forget_push_token(previous_owner, device.platform, device.push_token)
-    except (ClientError, BotoCoreError, ServiceUnavailable):
-        logger.exception("Could not forget a push token taken over by another person")
 
 
 @app.get(
@@ -263,10 +208,7 @@ def list_my_devices(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page
 def remove_my_device(
     device_id: Annotated[str, path_id("deviceId")],
 ) -> Response[None]:
-    user_id = app.user.user_id
-    endpoint_arn = devices.remove_device(user_id, device_id)
-    if endpoint_arn:
-        delete_endpoints(user_id, [endpoint_arn])
+    logic.remove_device(app.user.user_id, device_id)
     return Response(status_code=204, body=None)
 
 
