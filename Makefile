@@ -87,7 +87,9 @@ layer-requirements: | $(UV)
 # No Docker: SAM's pip builder downloads manylinux aarch64 wheels for the layer with the host's
 # python3.12 (hence PATH). infra/layer/shared is a symlink to shared/, copied as real files.
 # The checks after the build fail it if the layer lost shared/ or got a non-arm64 binary.
-# Then every artifact gets its bytecode: Lambda cannot write __pycache__ (infra/bytecode.py).
+# The layer keeps botocore data only for the services the code creates clients for, found by
+# reading it (infra/botocore_data.py). Then every artifact gets its bytecode: Lambda cannot
+# write __pycache__ (infra/bytecode.py).
 build: install $(SAM) layer-requirements
 	PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml --parallel
 	@test -d $(LAYER_BUILD)/shared && test ! -L $(LAYER_BUILD)/shared \
@@ -101,6 +103,7 @@ build: install $(SAM) layer-requirements
 	    || { echo "build: $$so is not an aarch64 binary" >&2; exit 1; }; \
 	done
 	@echo "build: layer $(LAYER_BUILD) holds shared/ and $$(find $(LAYER_BUILD) -name '*.so' | wc -l) aarch64 binaries"
+	$(PY) -m infra.botocore_data $(LAYER_BUILD)
 	$(PY) -m infra.bytecode .aws-sam/build
 
 # sam deploy with samconfig.toml's [$(ENV)] tables: a change set to confirm, then the stack.
