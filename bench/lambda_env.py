@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.local.template import Function, Template, load, resolve
+from infra.local.template import Function, Template, evaluate_conditions, load, resolve
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -44,6 +44,10 @@ def references(template: Template | None = None) -> dict[str, str]:
     refs[f"{table_id}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{refs[table_id]}"
     for pool_id in template.resources_of_type("AWS::Cognito::UserPool"):
         refs[pool_id] = f"{REGION}_Bench0001"
+    # As a deployed stack with push set up (its applications' ARNs in the environment).
+    refs["ApnsCredentialsSecretArn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:bench-apns"
+    refs["FcmCredentialsSecretArn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:bench-fcm"
+    evaluate_conditions(template, refs)
     return refs
 
 

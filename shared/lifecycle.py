@@ -23,16 +23,25 @@ import os
 import random
 from collections.abc import Callable
 
-from shared import push, secrets
-from shared.store import identity, table, webhooks
+from shared.store import table
 
-# Which optional clients this process's function asked for at init (remade after a restore).
+# Which clients this process's function asked for at init (made again after a restore).
 _wanted: set[str] = set()
-_MAKERS: dict[str, Callable[[], object]] = {
-    "dynamodb": table.dynamodb,
-    "sns": push.sns,
-    "sqs": webhooks.queue_client,
-}
+
+
+def _sns() -> object:
+    from shared import push  # imported only by the functions that push
+
+    return push.sns()
+
+
+def _sqs() -> object:
+    from shared.store import webhooks  # imported only by the functions that queue webhooks
+
+    return webhooks.queue_client()
+
+
+_MAKERS: dict[str, Callable[[], object]] = {"dynamodb": table.dynamodb, "sns": _sns, "sqs": _sqs}
 
 
 def init(*, sns: bool = False, sqs: bool = False) -> None:
@@ -50,6 +59,9 @@ def init(*, sns: bool = False, sqs: bool = False) -> None:
 
 def after_restore() -> None:
     """Run by the Python runtime after a SnapStart restore (registered below)."""
+    from shared import push, secrets
+    from shared.store import identity, webhooks
+
     random.seed()  # from os.urandom: this environment's own sequence
     table.reset_clients()
     identity.reset_clients()
