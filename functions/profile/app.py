@@ -1,4 +1,5 @@
-"""The profile and account API: my profile, my devices, my inbox, export and erasure of my account."""
+"""The profile API: my profile, my devices, my inbox, my blocks, and erasure of my account
+(its export is `functions/account`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ from shared.api.idempotency import idempotent
 from shared.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from shared.api.params import Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, path_id
 from shared.api.problems import problem_responses
-from shared.api.ratelimit import ERASURE, EXPORT, limit_person
+from shared.api.ratelimit import ERASURE, limit_person
 from shared.api.resolver import App, json_response, lambda_entry
-from shared.domain.timeutil import to_rfc3339, utc_now
+from shared.domain.timeutil import utc_now
 from shared.logic import blocks as block_logic
 from shared.logic import profiles as logic
 from shared.models.block import Block, BlockInput
 from shared.models.common import Page, validate_document
-from shared.models.export import AccountExport
 from shared.models.notification import Notification
 from shared.models.profile import Device, DeviceInput, Profile, ProfileInput, ProfilePatch
 from shared.observability import metrics
@@ -125,29 +125,6 @@ def delete_me(if_match: IfMatch = None) -> Response[None]:
     metrics.add_metric(name="ItemsErased", unit="Count", value=erasure.items_erased)
     metrics.add_metric(name="SharedPromisesAnonymised", unit="Count", value=erasure.promises_anonymised)
     return Response(status_code=204, body=None)
-
-
-@app.get(
-    "/v1/me/export",
-    operation_id="exportMyData",
-    tags=["Account"],
-    summary="All my data as one JSON document (GDPR art. 20)",
-)
-def export_me() -> AccountExport:
-    user_id = app.user.user_id
-    limit_person(user_id, EXPORT)
-    # Imported here: export is rare, and the promise log is not on this function's hot path.
-    from shared.logic.accounts import export_account
-
-    data = export_account(user_id)
-    return AccountExport.from_items(
-        user_id,
-        to_rfc3339(utc_now()),
-        data.items_by_kind,
-        promises=data.promises,
-        blocks=data.blocks,
-        plans=data.plans,
-    )
 
 
 @app.post(

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from functions.account.app import lambda_handler as account_handler
 from functions.profile.app import lambda_handler
 from tests.support.aws import Aws, Reply, http_event, invoke
 
 
 @dataclass
 class Caller:
-    """One signed-in person calling the profile function."""
+    """One signed-in person calling the profile function (and the account export)."""
 
     aws: Aws
     sub: str
@@ -22,8 +23,14 @@ class Caller:
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> Reply:
         return invoke(
-            lambda_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs)
+            profile_or_account(path),
+            http_event(method, path, user=self.sub, username=self.username, **kwargs),
         )
+
+
+def profile_or_account(path: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The profile function, or the account function for the export (its own function)."""
+    return account_handler if path == "/v1/me/export" else lambda_handler
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from functions.care.app import lambda_handler as care_handler
-from functions.profile.app import lambda_handler as profile_handler
 from shared.domain.cares import LinkStatus
 from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.models.care import MAX_ANSWER_CHARS
@@ -21,6 +20,7 @@ from shared.store import care_links, keys
 from shared.store import cares as store_cares
 from shared.store.care_links import Linked
 from shared.store.table import cancellation_codes, dynamodb, key
+from tests.handler.conftest import profile_or_account
 from tests.support.aws import TABLE_NAME, Aws, Reply, http_event, invoke
 
 # --- callers and helpers -----------------------------------------------------------------------
@@ -39,7 +39,8 @@ class CareCaller:
 
     def profile(self, method: str, path: str, **kwargs: Any) -> Reply:
         return invoke(
-            profile_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs)
+            profile_or_account(path),
+            http_event(method, path, user=self.sub, username=self.username, **kwargs),
         )
 
 

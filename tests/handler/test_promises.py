@@ -17,10 +17,10 @@ import pytest
 
 from functions.care.app import lambda_handler as care_handler
 from functions.plan.app import lambda_handler as plan_handler
-from functions.profile.app import lambda_handler as profile_handler
 from functions.promise.app import lambda_handler as promise_handler
 from shared.domain.timeutil import to_rfc3339, utc_now
 from shared.store.notifications import list_notifications
+from tests.handler.conftest import profile_or_account
 from tests.support.aws import Aws, Reply, http_event, invoke
 
 # --- people ------------------------------------------------------------------------------------
@@ -45,7 +45,8 @@ class Person:
 
     def profile(self, method: str, path: str, **kwargs: Any) -> Reply:
         return invoke(
-            profile_handler, http_event(method, path, user=self.sub, username=self.username, **kwargs)
+            profile_or_account(path),
+            http_event(method, path, user=self.sub, username=self.username, **kwargs),
         )
 
     def plan(self, method: str, path: str, **kwargs: Any) -> Reply:
