@@ -50,3 +50,22 @@ def run_child(
         errors = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
         raise ChildFailed(errors[-1])
     return dict(json.loads(lines[-1].removeprefix(MARK)))
+
+
+# The start of a child script that calls a handler: the request it was sent on stdin, and a
+# Lambda context. Only the standard library: nothing warms up what the handler loads itself.
+HANDLER_CHILD_PREAMBLE = """
+import json, sys, time
+request = json.loads(sys.stdin.read())
+
+class Context:
+    function_name = request["function_name"]
+    memory_limit_in_mb = 1024
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "bench-request"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+"""

@@ -20,7 +20,7 @@ import statistics
 from typing import Any
 from unittest import mock
 
-from bench.child import ChildFailed, child_env, ms, run_child
+from bench.child import HANDLER_CHILD_PREAMBLE, ChildFailed, child_env, ms, run_child
 from bench.lambda_env import REGION, lambda_environment
 from bench.scenarios import Context, Report, Table, scenario
 from bench.scenarios.profile_requests import SEED_PROFILE, http_event
@@ -41,21 +41,9 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
 
 # Runs in the child. Only the standard library before the function's import: nothing warms up
 # what the function will load itself.
-_CHILD = """
-import json, sys, time
-request = json.loads(sys.stdin.read())
-
-class Context:
-    function_name = request["function_name"]
-    memory_limit_in_mb = 1024
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench-request"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 10_000
-
+_CHILD = (
+    HANDLER_CHILD_PREAMBLE
+    + """
 started = time.perf_counter()
 module = __import__(request["module"], fromlist=["lambda_handler"])
 imported = time.perf_counter()
@@ -70,6 +58,7 @@ print("BENCH-RESULT " + json.dumps({
     "statuses": [first["statusCode"], second["statusCode"]],
 }))
 """
+)
 
 
 # Also in a child: how much of a first request is creating the DynamoDB client.

@@ -38,7 +38,7 @@ from unittest import mock
 
 import boto3
 
-from bench.child import MARK, ChildFailed, child_env, ms
+from bench.child import HANDLER_CHILD_PREAMBLE, MARK, ChildFailed, child_env, ms
 from bench.lambda_env import REGION, lambda_environment, references
 from bench.scenarios import Cell, Context, Report, Table, scenario
 from bench.scenarios.cold_import import BASELINE
@@ -90,21 +90,9 @@ MIN_PACKAGE_MS = 1.0  # smaller packages are summed in one row per group
 
 # Runs in the child. Only the standard library before the timer: the handler module loads the
 # rest itself. `boto3.client` is wrapped (a function call more) to time the DynamoDB client.
-_HANDLER_CHILD = """
-import json, sys, time
-request = json.loads(sys.stdin.read())
-
-class Context:
-    function_name = request["function_name"]
-    memory_limit_in_mb = 1024
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench-request"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 10_000
-
+_HANDLER_CHILD = (
+    HANDLER_CHILD_PREAMBLE
+    + """
 event = json.dumps(request["event"])
 client_seconds = []
 sent = [0]
@@ -156,6 +144,7 @@ print("BENCH-RESULT " + json.dumps({
     "etag": {k.lower(): v for k, v in (first.get("headers") or {}).items()}.get("etag"),
 }))
 """
+)
 
 # Imports alone (the libraries' references), timed the same way.
 _IMPORT_CHILD = """
@@ -169,21 +158,9 @@ print("BENCH-RESULT " + json.dumps({"import": time.perf_counter() - started}))
 # Under -X importtime: marks between the import and the first request, so each import line
 # can be given to its phase (stderr is flushed before each mark; importtime writes unbuffered),
 # and around the making of each boto3 client, whose own time is reported apart.
-_IMPORTTIME_CHILD = """
-import json, sys, time
-request = json.loads(sys.stdin.read())
-
-class Context:
-    function_name = request["function_name"]
-    memory_limit_in_mb = 1024
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench-request"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 10_000
-
+_IMPORTTIME_CHILD = (
+    HANDLER_CHILD_PREAMBLE
+    + """
 def mark(what):
     sys.stderr.flush()
     sys.stderr.write("BENCH-MARK " + what + "\\n")
@@ -216,6 +193,7 @@ if request["handler"]:
 mark("done")
 print("BENCH-RESULT " + json.dumps({"clients": clients}))
 """
+)
 
 _IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
 
