@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +10,8 @@ import pytest
 
 from functions.account.app import lambda_handler as account_handler
 from functions.profile.app import lambda_handler
+from infra.local import push as local_push
+from shared import push
 from tests.support.aws import Aws, Reply, http_event, invoke
 
 
@@ -31,6 +33,15 @@ class Caller:
 def profile_or_account(path: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The profile function, or the account function for the export (its own function)."""
     return account_handler if path == "/v1/me/export" else lambda_handler
+
+
+@pytest.fixture
+def pushes(aws: Aws) -> Iterator[list[dict[str, Any]]]:
+    """What reached devices, recorded by the local stack's hook on shared.push's SNS client."""
+    local_push.clear()
+    local_push.watch(push.sns().meta.events)
+    yield local_push.SENT
+    local_push.clear()
 
 
 @pytest.fixture

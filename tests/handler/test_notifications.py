@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
-import pytest
 
-from infra.local import push as local_push
 from shared import push
 from shared.store import notifications
 from tests.handler.conftest import Caller
@@ -37,15 +35,6 @@ def _register(caller: Caller, token: str, platform: str = "ios") -> dict[str, An
     assert reply.status == 201, reply.body
     assert isinstance(reply.body, dict)
     return reply.body
-
-
-@pytest.fixture
-def pushes() -> Iterator[list[dict[str, Any]]]:
-    """What reached devices, recorded by the local stack's hook on shared.push's client."""
-    local_push.clear()
-    local_push.watch(push.sns().meta.events)
-    yield local_push.SENT
-    local_push.clear()
 
 
 # ---------------------------------------------------------------- endpoints

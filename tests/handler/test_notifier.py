@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,9 +11,7 @@ from aws_lambda_powertools.metrics.provider import cold_start
 from botocore.exceptions import ClientError
 
 from functions.notifier.app import lambda_handler as notifier_handler
-from infra.local import push as local_push
 from infra.local.template import load
-from shared import push
 from shared.store import devices
 from shared.store.table import dynamodb, table_name
 from tests.handler import test_promises
@@ -25,15 +22,6 @@ from tests.support.aws import Aws, LambdaContext
 make_person, ana, bea = test_promises.make_person, test_promises.ana, test_promises.bea
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-11-27T00:00:00.000"
-
-
-@pytest.fixture
-def pushes() -> Iterator[list[dict[str, Any]]]:
-    """What reached devices (the local stack's hook on shared.push's SNS client)."""
-    local_push.clear()
-    local_push.watch(push.sns().meta.events)
-    yield local_push.SENT
-    local_push.clear()
 
 
 def _register(person: Person, token: str) -> None:

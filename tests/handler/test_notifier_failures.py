@@ -18,13 +18,12 @@ from functions.notifier import app as notifier
 from shared import push
 from shared.observability import metrics
 from shared.store import devices, keys, profiles, table
-from tests.handler import test_notifier, test_promises
+from tests.handler import test_promises
 from tests.handler.test_notifier import _invoke, _new_items, _record, _register
 from tests.handler.test_promises import Person, open_promise
 from tests.support.aws import REGION, Aws, LambdaContext, fail_next
 
 make_person, ana, bea = test_promises.make_person, test_promises.ana, test_promises.bea
-pushes = test_notifier.pushes
 
 TOKENS = ("bea-ios-token-000000000001", "bea-ios-token-000000000002", "bea-ios-token-000000000003")
 

@@ -4,7 +4,7 @@ table's stream (moto's, in-process) through the real handler; dead letters are m
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +18,6 @@ from functions.handle_follower.app import lambda_handler as follower_handler
 from functions.notifier.app import lambda_handler as notifier_handler
 from functions.sync.app import lambda_handler as sync_handler
 from infra import replay
-from infra.local import push as local_push
-from shared import push
 from shared.store import devices
 from shared.store.table import dynamodb, table_name
 from tests.handler.test_promises import Person, get, new_person, open_promise
@@ -84,15 +82,6 @@ def failures(sqs: Any) -> str:
     """An on-failure queue as the template makes it."""
     url: str = sqs.create_queue(QueueName="career-journey-change-log-failures-test")["QueueUrl"]
     return url
-
-
-@pytest.fixture
-def pushes() -> Iterator[list[dict[str, Any]]]:
-    """What reached devices (the local stack's hook on shared.push's SNS client)."""
-    local_push.clear()
-    local_push.watch(push.sns().meta.events)
-    yield local_push.SENT
-    local_push.clear()
 
 
 @dataclass
