@@ -24,9 +24,10 @@ def _alarms_on(namespace: str, metric: str) -> dict[str, dict[str, Any]]:
         props = alarm["Properties"]
         if (props.get("Namespace"), props.get("MetricName")) == (namespace, metric):
             (dimension,) = props["Dimensions"]
-            value = dimension["Value"]
-            key = value.get("Ref") or value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else value
-            found[str(key)] = props
+            value = dimension["Value"]  # a literal, a Ref, or a GetAtt of a queue's name
+            if isinstance(value, dict):
+                value = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+            found[str(value)] = props
     return found
 
 

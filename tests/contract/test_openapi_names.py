@@ -18,39 +18,24 @@ from typing import Any
 import pytest
 
 from infra.local.template import ROOT
+from shared.models import care, profile, promise
+from tests.support.enums import literal_values
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 COMPONENT_NAME = re.compile(r"^[A-Z][a-zA-Z0-9]*$")
-# The enums the app shows everywhere: one named component each, whatever model carries them.
+# The enums the app shows everywhere: one named component each, whatever model carries them,
+# with the values (in order) the models declare (tests/unit/test_model_enums.py ties those to
+# the domain's rules).
 SHARED_ENUMS = {
-    "Level": ["expert", "team_lead", "manager", "executive", "leader", "other"],
-    "CareDomain": ["self", "others", "organization", "community"],
-    "PromiseState": [
-        "requested",
-        "offered",
-        "promised",
-        "reported",
-        "fulfilled",
-        "countered",
-        "revoked",
-        "declined",
-        "withdrawn",
-        "cancelled",
-    ],
-    "Act": [
-        "promise",
-        "counter",
-        "decline",
-        "withdraw",
-        "accept",
-        "report_completion",
-        "revoke",
-        "cancel",
-        "declare_satisfied",
-        "declare_not_satisfied",
-    ],
-    "Role": ["customer", "performer"],
+    name: literal_values(alias)
+    for name, alias in {
+        "Level": profile.Level,
+        "CareDomain": care.CareDomain,
+        "PromiseState": promise.PromiseState,
+        "Act": promise.Act,
+        "Role": promise.Role,
+    }.items()
 }
 REF = "#/components/schemas/"
 

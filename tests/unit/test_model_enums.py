@@ -4,19 +4,17 @@ produced."""
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 from shared.domain import plan_templates, promises
 from shared.domain.partners import SCOPES
 from shared.domain.sync import SYNCED_TYPES
 from shared.models import partner, plan, promise, sync
+from tests.support.enums import literal_values
 
 
 def values(alias: Any) -> set[str]:
-    """The strings a `TypeAliasType(Literal[...])` (perhaps `Annotated`) allows."""
-    inner = alias.__value__
-    literal = get_args(inner)[0] if getattr(inner, "__metadata__", None) else inner
-    return set(get_args(literal))
+    return set(literal_values(alias))
 
 
 def test_promise_enums_are_the_state_machines() -> None:
