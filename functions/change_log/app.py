@@ -9,6 +9,7 @@ already is recognised as a replay and skipped.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,5 +27,6 @@ lifecycle.init()
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """A batch of stream records; answers where to resume when a log could not be written."""
-    failed_at = log_records(event.get("Records", []), datetime.now(UTC))
+    deadline = time.time() + context.get_remaining_time_in_millis() / 1000
+    failed_at = log_records(event.get("Records", []), datetime.now(UTC), deadline)
     return {"batchItemFailures": [{"itemIdentifier": failed_at}] if failed_at else []}

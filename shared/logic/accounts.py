@@ -8,7 +8,9 @@ user, and leaves a marker that keeps their still-valid tokens out.
 
 Order matters. The marker comes first: from then on every request with the person's token is a
 401 and every write for them fails inside its own transaction, so a write in flight cannot
-bring anything back after the deletion below has passed it. Then global sign-out (no new
+bring anything back after the deletion below has passed it. Their change log, written without
+a transaction, is closed next (`shared.store.sync.close`, which waits for a writer holding it).
+Then global sign-out (no new
 tokens), the promises they share (anonymised for the other person) or had alone (deleted), the
 items of their partition and those the ByOwner index finds, and last the sign-in user.
 Every step is idempotent: a retried erasure carries on where a failed one stopped.
@@ -25,6 +27,7 @@ from shared.logic.plans import plans_from_items
 from shared.logic.promises import forget_person, promises_as_i_see_them
 from shared.push import delete_endpoints
 from shared.store import accounts
+from shared.store import sync as change_log
 from shared.store.identity import delete_sign_in_user, sign_out_everywhere
 
 
@@ -68,6 +71,9 @@ class Erasure:
 def erase_account(user_id: str, username: str, now: datetime) -> Erasure:
     """Erase everything of this person (see the module docstring for the order, and why)."""
     accounts.mark_erased(user_id, now)
+    # The change log takes no transaction, so it does not read the marker: close it (waiting
+    # for a writer holding it), and its writers find it closed.
+    change_log.close(user_id, now)
     sign_out_everywhere(username)
     forgotten = forget_person(user_id)
     found = accounts.find_items(user_id)

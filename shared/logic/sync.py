@@ -9,6 +9,7 @@ the representation the API's GET shows that person. `log_changes` writes them (s
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -32,8 +33,6 @@ from shared.store import cares, keys, notifications, plans, profiles, reflection
 from shared.store import promises as promise_store
 from shared.store import sync as store
 from shared.store.table import deserialize
-
-_RETRIES = 8
 
 
 def _pick(item: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
@@ -183,35 +182,80 @@ class Logged:
     erased: int = 0
 
 
-def log_changes(user_id: str, changes: Sequence[Change], now: datetime) -> Logged:
-    """Append one person's changes to their log (in chunks of one transaction each), skipping
-    stream records older than what the log holds; retries when another write to the same log
-    won the race. A person erased meanwhile gets nothing."""
+# An invocation stops waiting for another writer this long before its deadline (the stream
+# delivers the records again).
+_GIVE_UP_BEFORE_DEADLINE_SECONDS = 5.0
+# With no deadline given: the longest a Lambda invocation can run.
+_LONGEST_INVOCATION_SECONDS = 900
+
+
+def log_changes(
+    user_id: str, changes: Sequence[Change], now: datetime, deadline: float | None = None
+) -> Logged:
+    """Append one person's changes to their log (in chunks of one lease each, see
+    `shared.store.sync`), skipping stream records older than what the log holds. Waits while
+    another writer holds the log, until `deadline` (epoch seconds: when this invocation must
+    end) is near. A person erased meanwhile gets nothing."""
+    deadline = deadline if deadline is not None else time.time() + _LONGEST_INVOCATION_SECONDS
     written = replays = 0
     latest = latest_per_ref(list(changes))
     for start in range(0, len(latest), store.MAX_CHANGES_PER_WRITE):
         chunk = latest[start : start + store.MAX_CHANGES_PER_WRITE]
-        for attempt in range(_RETRIES):
-            state = store.read_state(user_id, [c.ref for c in chunk])
-            fresh = [c for c in chunk if c.ref not in state.refs or state.refs[c.ref][1] < c.src]
-            if not fresh:
-                break
-            try:
-                store.append(user_id, fresh, state, now)
-            except store.Raced:
-                if attempt == _RETRIES - 1:
-                    raise
-                time.sleep(0.02 * (attempt + 1))
-                continue
-            except AccountErased:
-                return Logged(written, replays, erased=1)
-            written += len(fresh)
-            replays += len(chunk) - len(fresh)
-            break
+        try:
+            fresh = _write_chunk(user_id, chunk, now, deadline)
+        except AccountErased:
+            return Logged(written, replays, erased=1)
+        written += len(fresh)
+        replays += len(chunk) - len(fresh)
     return Logged(written, replays)
 
 
-def log_records(records: Sequence[Mapping[str, Any]], now: datetime) -> str | None:
+def _write_chunk(user_id: str, chunk: Sequence[Change], now: datetime, deadline: float) -> list[Change]:
+    """Claim the log, write what it does not hold yet, publish; answers what was written."""
+    pause = 0.02
+    while True:
+        state = store.read_state(user_id, [c.ref for c in chunk])
+        if state.erased:
+            raise AccountErased("This account has been erased.")
+        fresh = [c for c in chunk if c.ref not in state.refs or state.refs[c.ref][1] < c.src]
+        if not fresh:
+            return []
+        if not state.held(datetime.now(UTC)):
+            try:
+                lease = store.claim(
+                    user_id, state, len(fresh), datetime.now(UTC), store.lease_until(deadline)
+                )
+            except store.Raced:
+                pass  # another writer claimed it since our read
+            else:
+                _write_under(user_id, lease, fresh, state, now)
+                return fresh
+        if time.time() + pause > deadline - _GIVE_UP_BEFORE_DEADLINE_SECONDS:
+            raise store.Busy("Another writer held this change log until this invocation's end.")
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
+def _write_under(
+    user_id: str, lease: store.Lease, fresh: Sequence[Change], state: store.LogState, now: datetime
+) -> None:
+    """Write and publish; a failed write still publishes what it wrote and lets go of the log."""
+    try:
+        store.write(user_id, lease, fresh, state, now)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.release(user_id, lease)
+        raise
+    try:
+        store.release(user_id, lease)
+    except store.LeaseLost:  # only if this writer outlived its invocation's deadline
+        logger.warning("A change log lease ran out before its writer published")
+        metrics.add_metric(name="ChangeLogLeasesLost", unit="Count", value=1)
+
+
+def log_records(
+    records: Sequence[Mapping[str, Any]], now: datetime, deadline: float | None = None
+) -> str | None:
     """Write the changes of a batch of stream records, person by person. Answers the sequence
     number of the earliest record of a person whose log could not be written (the stream
     resumes from it; what was logged after it is skipped as a replay), or None."""
@@ -225,7 +269,7 @@ def log_records(records: Sequence[Mapping[str, Any]], now: datetime) -> str | No
     written = replays = 0
     for user_id, changes in by_person.items():
         try:
-            done = log_changes(user_id, changes, now)
+            done = log_changes(user_id, changes, now, deadline)
         except Exception:  # reported by record: the stream delivers it again
             logger.exception("A change log could not be written", extra={"changes": len(changes)})
             failed.append(first_record[user_id])

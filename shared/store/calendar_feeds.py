@@ -7,7 +7,7 @@ change log, whose stream filter names entities, ignore them):
 - `CALFEED#<feedId>` / `CALFEED`: the lookup a feed request reads (one GetItem): `owner` (so
   erasure finds it through the ByOwner index), `hash` (SHA-256 hex of the token's secret),
   `createdAt` and `calSeq`, which the change log moves whenever what the feed shows changes
-  (`calendar_bump`): the feed's ETag is derived from it, so an unchanged feed costs that read.
+  (`bump_calendar`): the feed's ETag is derived from it, so an unchanged feed costs that read.
 
 Making, rotating and revoking are one read of my pointer and one transaction, conditioned on
 the pointer as read, so two rotations at once cannot leave a lookup behind.
@@ -20,11 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared.domain.errors import ServiceUnavailable
 from shared.store import keys
 from shared.store.table import (
     deserialize,
     dynamodb,
+    error_code,
     key,
     query_all,
     serialize,
@@ -63,19 +66,25 @@ def _lookup_key(feed_id: str) -> dict[str, Any]:
     return key(keys.calendar_feed_pk(feed_id), keys.CALENDAR_FEED_SK)
 
 
-def calendar_bump(feed_id: str, seq: int) -> dict[str, Any]:
-    """A TransactWriteItems `Update` that sets the feed's `calSeq` (the change log's sequence of
-    its owner): the feed's ETag changes with it. Only while the feed exists (a revoked or rotated
-    feed's lookup is gone: the condition fails rather than bring back a bare item)."""
-    return {
-        "Update": {
-            "TableName": table_name(),
-            "Key": _lookup_key(feed_id),
-            "UpdateExpression": "SET calSeq = :seq",
-            "ConditionExpression": "attribute_exists(PK)",
-            "ExpressionAttributeValues": {":seq": {"N": str(int(seq))}},
-        }
-    }
+def bump_calendar(feed_id: str, seq: int) -> bool:
+    """Set the feed's `calSeq` (the change log's sequence of its owner): the feed's ETag changes
+    with it. Only while the feed exists (a revoked or rotated feed's lookup is gone: nothing is
+    brought back); answers whether it was there. The change log's writer holds its owner's log
+    while it bumps, so bumps come in order."""
+    try:
+        with throttling_as_unavailable():
+            dynamodb().update_item(
+                TableName=table_name(),
+                Key=_lookup_key(feed_id),
+                UpdateExpression="SET calSeq = :seq",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":seq": {"N": str(int(seq))}},
+            )
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 @dataclass(frozen=True)

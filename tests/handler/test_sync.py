@@ -3,13 +3,14 @@ change log function from the table's stream (fed here from moto's stream, as Lam
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from functions.sync.app import lambda_handler as sync_handler
-from shared.domain.sync import SyncCursor
+from shared.domain.sync import Change, SyncCursor
 from shared.logic import sync as logic
 from shared.store import sync as sync_store
 from tests.handler.test_promises import Person, moved, new_person, open_promise
@@ -112,7 +113,9 @@ def test_a_first_sync_is_a_snapshot_of_what_the_api_shows(
     assert ("care", care["careId"]) not in apply({}, theirs), "nobody else's cares"
 
 
-def test_a_pull_with_nothing_new_is_one_query(ana: Person, aws: Aws, change_log: ChangeLogFeed) -> None:
+def test_a_pull_with_nothing_new_is_one_read_of_the_counter(
+    ana: Person, aws: Aws, change_log: ChangeLogFeed
+) -> None:
     change_log.drain()
     _, cursor = sync_all(ana)
     aws.requests.clear()
@@ -120,7 +123,12 @@ def test_a_pull_with_nothing_new_is_one_query(ana: Person, aws: Aws, change_log:
     assert reply.status == 200
     assert reply.body["items"] == []
     assert reply.body["hasMore"] is False
-    assert aws.requests.counts == {"Query": 1}
+    assert aws.requests.counts == {"GetItem": 1}
+    ana.care("POST", "/v1/me/cares", body={"statement": "New", "domain": "self"})
+    change_log.drain()
+    aws.requests.clear()
+    assert [i["type"] for i in changes(ana, cursor).body["items"]] == ["care", "careRevision"]
+    assert aws.requests.counts == {"GetItem": 1, "Query": 1}, "the counter, then the entries up to it"
 
 
 def test_a_pull_after_k_changes_reads_the_latest_of_each_thing_only(
@@ -195,31 +203,136 @@ def test_a_change_that_shows_nothing_new_is_not_logged(
     assert promise["promiseId"] in {i["id"] for i in items}
 
 
-def test_two_writers_to_one_log_never_lose_or_reorder(ana: Person, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The counter's condition makes the second writer re-read and go after the first."""
-    from shared.domain.sync import Change
+def _change(person: Person, ref: str, src: int) -> Change:
+    return Change(person.sub, ref, "care", ref, "upsert", 1, "2026-12-01T00:00:00Z", {"n": src}, src)
 
-    def change(ref: str, src: int) -> Change:
-        return Change(ana.sub, ref, "care", ref, "upsert", 1, "2026-12-01T00:00:00Z", {"n": src}, src)
 
+def _logged(person: Person) -> list[tuple[int, str, int]]:
+    """What a reader gets from the whole log: (seq, ref, src) of each entry, in order."""
+    entries, more = sync_store.read_changes(person.sub, 0, 1000)
+    assert not more
+    return [(int(e["seq"]), str(e["ref"]), int(e["data"]["n"])) for e in entries if e["type"] == "care"]
+
+
+def _hold(person: Person, refs: list[str], until: float) -> tuple[sync_store.Lease, sync_store.LogState]:
+    """Another writer's claim on the log, held until `until` (epoch seconds)."""
+    state = sync_store.read_state(person.sub, refs)
+    return sync_store.claim(person.sub, state, len(refs), datetime.now(UTC), int(until)), state
+
+
+def test_a_second_writer_waits_for_the_first_and_goes_after_it(
+    ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = datetime.now(UTC)
-    stale = sync_store.read_state(ana.sub, ["A"])
+    first, state = _hold(ana, ["B"], time.time() + 60)
+    sync_store.write(ana.sub, first, [_change(ana, "B", 5)], state, now)
+    assert _logged(ana) == [], "nothing is read before it is published"
+    waited: list[float] = []
+
+    def first_writer_publishes(seconds: float) -> None:
+        waited.append(seconds)
+        sync_store.release(ana.sub, first)
+
+    monkeypatch.setattr("shared.logic.sync.time.sleep", first_writer_publishes)
+    assert logic.log_changes(ana.sub, [_change(ana, "A", 7)], now, deadline=time.time() + 60).written == 1
+    assert waited, "the second writer waited while the first held the log"
+    assert [(ref, src) for _, ref, src in _logged(ana)] == [("B", 5), ("A", 7)]
+    seqs = [seq for seq, _, _ in _logged(ana)]
+    assert seqs == sorted(seqs)
+
+
+def test_a_writer_that_claimed_after_our_read_goes_first(
+    ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
     real_read = sync_store.read_state
     raced: list[bool] = []
 
     def read_then_race(user_id: str, refs: list[str]) -> sync_store.LogState:
-        if not raced:  # another writer commits between our read and our write
+        state = real_read(user_id, refs)
+        if not raced:  # another writer claims, writes and publishes between our read and claim
             raced.append(True)
-            sync_store.append(user_id, [change("B", 5)], stale, now)
-            return stale
-        return real_read(user_id, refs)
+            other, seen = _hold(ana, ["B"], time.time() + 60)
+            sync_store.write(user_id, other, [_change(ana, "B", 5)], seen, now)
+            sync_store.release(user_id, other)
+        return state
 
     monkeypatch.setattr(sync_store, "read_state", read_then_race)
-    logic.log_changes(ana.sub, [change("A", 7)], now)
-    entries, _ = sync_store.read_changes(ana.sub, 0, 100)
-    refs = [(e["seq"], e["ref"]) for e in entries if e["ref"] in ("A", "B")]
-    assert [r for _, r in refs] == ["B", "A"]
-    assert refs[1][0] == refs[0][0] + 1
+    monkeypatch.setattr("shared.logic.sync.time.sleep", lambda seconds: None)
+    logic.log_changes(ana.sub, [_change(ana, "A", 7)], now, deadline=time.time() + 60)
+    assert [ref for _, ref, _ in _logged(ana)] == ["B", "A"]
+
+
+def test_a_writer_that_died_holding_the_log_loses_nothing_once_its_lease_ends(
+    ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    assert logic.log_changes(ana.sub, [_change(ana, "A", 1)], now).written == 1
+    # A writer dies after writing its entries and pointers, before publishing: its lease ran
+    # out (its invocation's deadline has passed).
+    dead, state = _hold(ana, ["A", "B"], time.time() - 1)
+    sync_store.write(ana.sub, dead, [_change(ana, "A", 2), _change(ana, "B", 3)], state, now)
+    assert [(ref, src) for _, ref, src in _logged(ana)] == [], "unpublished; A's old entry was replaced"
+    # The stream delivers its records again, and a newer change comes.
+    again = [_change(ana, "A", 2), _change(ana, "B", 3), _change(ana, "C", 4)]
+    done = logic.log_changes(ana.sub, again, now, deadline=time.time() + 60)
+    assert (done.written, done.replays) == (1, 2), "what the dead writer wrote is not written twice"
+    logged = _logged(ana)
+    assert [(ref, src) for _, ref, src in logged] == [("A", 2), ("B", 3), ("C", 4)]
+    assert logged[-1][0] > dead.last, "its sequence numbers are never given out again"
+
+
+def test_a_writer_gives_up_before_its_deadline_and_the_stream_delivers_again(
+    ana: Person, change_log: ChangeLogFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana.care("POST", "/v1/me/cares", body={"statement": "Mine", "domain": "self"})
+    records = [r for r in change_log.read() if change_log.source.wants(r)]
+    assert records
+    _hold(ana, ["X"], time.time() + 120)  # a live writer that does not let go in time
+    slept: list[float] = []
+    monkeypatch.setattr("shared.logic.sync.time.sleep", slept.append)
+    failed_at = logic.log_records(records, datetime.now(UTC), deadline=time.time() + 6)
+    assert failed_at == records[0]["dynamodb"]["SequenceNumber"], "reported: the stream delivers it again"
+    assert slept, "it waited first"
+    assert sync_store.read_changes(ana.sub, 0, 100) == ([], False)
+
+
+def test_erasure_waits_for_a_writer_holding_the_log_and_then_closes_it(
+    ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    writer, state = _hold(ana, ["A"], time.time() + 60)
+    sync_store.write(ana.sub, writer, [_change(ana, "A", 1)], state, now)
+    slept: list[float] = []
+
+    def writer_finishes(seconds: float) -> None:
+        slept.append(seconds)
+        sync_store.release(ana.sub, writer)
+
+    monkeypatch.setattr("shared.store.sync.time.sleep", writer_finishes)
+    sync_store.close(ana.sub, now)
+    assert slept, "the erasure waited for the writer"
+    assert sync_store.read_state(ana.sub, []).erased
+    assert logic.log_changes(ana.sub, [_change(ana, "B", 2)], now).erased == 1, "closed: no claim"
+
+
+def test_a_log_erased_with_its_counter_is_never_made_again(ana: Person, aws: Aws) -> None:
+    now = datetime.now(UTC)
+    assert logic.log_changes(ana.sub, [_change(ana, "A", 1)], now).written == 1
+    assert ana.profile("DELETE", "/v1/me").status == 204
+    # A stream record arriving late finds no counter: a first claim checks the erasure marker.
+    assert logic.log_changes(ana.sub, [_change(ana, "B", 2)], now).erased == 1
+    assert [i for i in aws.data_items() if i["PK"] == f"USER#{ana.sub}"] == []
+
+
+def test_erasure_is_a_503_while_a_writer_holds_the_log_too_long(
+    ana: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _hold(ana, ["A"], time.time() + 30)
+    monkeypatch.setattr("shared.store.sync.time.sleep", lambda seconds: None)
+    reply = ana.profile("DELETE", "/v1/me")
+    assert reply.status == 503, reply.body
+    assert 1 <= int(reply.headers["Retry-After"]) <= 31
 
 
 def test_an_old_cursor_is_gone_and_a_foreign_one_invalid(
