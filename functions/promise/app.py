@@ -97,8 +97,10 @@ def open_promise(
     tags=["Promises"],
     summary="My promises as customer or performer, newest due first",
     description=(
-        "Each filter is served by an index made for it: `role`, `state`, both, or `careId` "
-        "(with `role`/`state` narrowing that care's promises); `dueBefore` bounds the due time."
+        "Filters: `role`, `state`, both, or `careId` (with `role`/`state` narrowing that care's "
+        "promises); `dueBefore` bounds the due time. A page filtered by more than one of them "
+        "may hold fewer than `limit` promises (even none) and still have a `nextCursor`: "
+        "follow it until it is null."
     ),
 )
 def list_my_promises(

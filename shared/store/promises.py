@@ -3,8 +3,9 @@
 A promise between two app users is one promise, seen by both: the promise item, its moves and
 its assessments live in the promise's own partition `PROMISE#<id>`. Each app-user side has a
 membership item in their own partition (`PROMISE#<id>`), which is what their lists show; the
-four list indexes and the care links (for `?careId=`) carry the same summary, so every list
-filter is one Query on a key designed for it. Every write is one transaction (`Transaction`).
+three list indexes and the care links (for `?careId=`) carry the same summary, so a list is a
+Query on a key designed for it (by role and state: the state's list, filtered on `myRole`).
+Every write is one transaction (`Transaction`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _update(
     condition_values: Mapping[str, Any] | None = None,
     adds: Mapping[str, int] | None = None,
     appends: Mapping[str, list[Any]] | None = None,
+    removes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -94,6 +96,8 @@ def _update(
         expression += "SET " + ", ".join(set_parts)
     if add_parts:
         expression += " ADD " + ", ".join(add_parts)
+    if removes:
+        expression += " REMOVE " + ", ".join(_path(names, f"r{i}", name) for i, name in enumerate(removes))
     update: dict[str, Any] = {
         "TableName": table_name(),
         "Key": key(pk, sk),
@@ -195,9 +199,13 @@ def _list_keys(user_id: str, role: str, state: str, due_at: str, promise_id: str
         "listAll": keys.promise_list(user_id),
         "listRole": keys.promise_list(user_id, role=role),
         "listState": keys.promise_list(user_id, state=state),
-        "listRoleState": keys.promise_list(user_id, role=role, state=state),
         "dueKey": keys.due_key(due_at, promise_id),
     }
+
+
+# The key of the list index by role and state, gone (its lists read the state's list): an
+# update removes it from a membership written before, so no item keeps the dead attribute.
+_FORMER_LIST_KEYS = ("listRoleState",)
 
 
 def new_membership(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +221,8 @@ def new_membership(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def membership_update(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Update my side after a move: its state, due time and list keys move with it."""
+    """Update my side after a move: its state, due time and list keys move with it (and the key
+    of the former role-and-state index goes)."""
     sets = {
         **{k: summary[k] for k in ("state", "dueAt", "updatedAt") if k in summary},
         **_list_keys(user_id, summary["myRole"], summary["state"], summary["dueAt"], summary["promiseId"]),
@@ -223,6 +232,7 @@ def membership_update(user_id: str, summary: Mapping[str, Any]) -> dict[str, Any
         keys.membership_sk(summary["promiseId"]),
         sets,
         condition="attribute_exists(PK)",
+        removes=_FORMER_LIST_KEYS,
     )
 
 
@@ -319,6 +329,13 @@ def handle_owner_and_profile(handle: str | None, user_id: str) -> tuple[str | No
     return owner, profile
 
 
+# A filtered list (role and state; a care's links by role or state) reads pages of `limit` index
+# entries until it has `limit` promises, at most this many pages a request: its reads stay
+# bounded (at most this many times a page's) however few entries match, and a short page ends
+# with a cursor where it stopped.
+FILTERED_LIST_PAGES = 4
+
+
 def list_promises(
     user_id: str,
     *,
@@ -329,20 +346,39 @@ def list_promises(
     limit: int,
     start: dict[str, Any] | None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """One Query on the index made for the filter, newest due first.
+    """A Query on the index made for the filter, newest due first, and where the next page starts.
 
-    `careId` reads my care links of that care (`PromisesByDue`, keyed by care); role and state
-    next to a care filter the care's few links. Everything else is a key condition.
+    No filter, `role` or `state` alone: one Query on a key made for it. Role and state: the
+    state's list (`PromisesByState`) filtered on `myRole`. `careId` reads my care links of that
+    care (`PromisesByDue`, keyed by care); role and state next to a care filter the care's few
+    links. A filtered list reads on until it has `limit` promises (`_filtered`).
     """
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    filters = []
     if care_id is not None:
         index, attribute = keys.PROMISE_LISTS["all"]
         partition = keys.promise_list(user_id, care_id=care_id)
+        for name, value in (("myRole", role), ("state", state)):
+            if value:
+                names["#summary"] = "summary"
+                names[f"#{name}"] = name
+                values[f":{name}"] = {"S": value}
+                filters.append(f"#summary.#{name} = :{name}")
+    elif role and state:
+        index, attribute = keys.PROMISE_LISTS["state"]
+        partition = keys.promise_list(user_id, state=state)
+        names["#myRole"] = "myRole"
+        values[":myRole"] = {"S": role}
+        filters.append("#myRole = :myRole")
+        if start and "listRoleState" in start:
+            # A cursor of the former role-and-state index: the same place in the state's list.
+            start = {k: v for k, v in start.items() if k != "listRoleState"} | {"listState": {"S": partition}}
     else:
-        which = "+".join(p for p, v in (("role", role), ("state", state)) if v) or "all"
-        index, attribute = keys.PROMISE_LISTS[which]
+        index, attribute = keys.PROMISE_LISTS["role" if role else "state" if state else "all"]
         partition = keys.promise_list(user_id, role=role, state=state)
-    names = {"#list": attribute}
-    values: dict[str, Any] = {":list": {"S": partition}}
+    names["#list"] = attribute
+    values[":list"] = {"S": partition}
     condition = "#list = :list"
     if due_before is not None:
         names["#due"] = "dueKey"
@@ -357,25 +393,48 @@ def list_promises(
         "ScanIndexForward": False,
         "Limit": limit,
     }
-    if care_id is not None and (role or state):
-        filters = []
-        names["#summary"] = "summary"
-        for name, value in (("myRole", role), ("state", state)):
-            if value:
-                names[f"#{name}"] = name
-                values[f":{name}"] = {"S": value}
-                filters.append(f"#summary.#{name} = :{name}")
-        params["FilterExpression"] = " AND ".join(filters)
     if start:
         params["ExclusiveStartKey"] = start
-    with throttling_as_unavailable():
-        response = dynamodb().query(**params)
+    if filters:
+        params["FilterExpression"] = " AND ".join(filters)
+        found, last = _filtered(params, attribute, limit)
+    else:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**params)
+        found, last = response.get("Items", []), response.get("LastEvaluatedKey")
     out = []
-    for raw in response.get("Items", []):
+    for raw in found:
         item = deserialize(raw)
         summary = item.get("summary", item)
         out.append({k: summary[k] for k in SUMMARY_FIELDS if k in summary})
-    return out, response.get("LastEvaluatedKey")
+    return out, last
+
+
+def _filtered(
+    params: dict[str, Any], attribute: str, limit: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Pages of a filtered Query (DynamoDB applies `Limit` before the filter) until `limit` items
+    match, the list ends or `FILTERED_LIST_PAGES` pages were read; and where the next page starts.
+
+    That start is never past an item not returned: the key of the last item returned when the
+    page it came from held more matches, else the page's LastEvaluatedKey (what lies between was
+    read and did not match). So paging neither skips nor repeats an item.
+    """
+    found: list[dict[str, Any]] = []
+    pages = 0
+    while True:
+        with throttling_as_unavailable():
+            response = dynamodb().query(**params)
+        pages += 1
+        items = response.get("Items", [])
+        last = response.get("LastEvaluatedKey")
+        wanted = limit - len(found)
+        found += items[:wanted]
+        if len(items) > wanted:  # more matches on this page than fit: start after the last shown
+            return found, {k: found[-1][k] for k in ("PK", "SK", attribute, "dueKey")}
+        if not last or len(found) == limit or pages == FILTERED_LIST_PAGES:
+            return found, last
+        params = {**params, "ExclusiveStartKey": last}
 
 
 def list_moves(
@@ -502,11 +561,7 @@ def promise_partition(promise_id: str) -> list[dict[str, Any]]:
 
 def update_item(pk: str, sk: str, sets: Mapping[str, Any], removes: tuple[str, ...] = ()) -> None:
     """SET and REMOVE attributes of an item that exists (erasure's rewrites, one by one)."""
-    update = _update(pk, sk, sets, condition="attribute_exists(PK)")["Update"]
-    if removes:
-        names = update.setdefault("ExpressionAttributeNames", {})
-        parts = [_path(names, f"r{i}", name) for i, name in enumerate(removes)]
-        update["UpdateExpression"] = (update["UpdateExpression"] + " REMOVE " + ", ".join(parts)).strip()
+    update = _update(pk, sk, sets, condition="attribute_exists(PK)", removes=removes)["Update"]
     try:
         with throttling_as_unavailable():
             dynamodb().update_item(**update)
