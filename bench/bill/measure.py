@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from bench.bill import sizing
+from bench.bill import model, sizing
 
 # A modelled DynamoDB round trip from Lambda, in ms, by operation (AWS: "single-digit millisecond"
 # reads and writes; a transaction's two phases take longer). Replaces moto's own time.
@@ -55,16 +55,8 @@ OTHER_CALL_LATENCY_MS = 20.0
 # What API Gateway adds to a response (Date, Content-Length, Connection, apigw-requestid) and
 # the status line, in bytes: for data transfer out.
 GATEWAY_RESPONSE_OVERHEAD = 160  # SNS Publish, Secrets Manager, SQS...
-# Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB (AWS Lambda
-# "Memory and computing power"). Python here runs on one full core of this machine.
-ONE_VCPU_MB = 1769
 READS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems")
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-
-
-def cpu_scale(memory_mb: int) -> float:
-    """How much longer CPU work takes on Lambda at this memory than on one core here."""
-    return max(1.0, ONE_VCPU_MB / memory_mb)
 
 
 # ---------------------------------------------------------------- what one invocation did
@@ -102,12 +94,16 @@ class Invocation:
         return max(0.0, (self.wall_seconds - self.excluded_seconds) * 1000)
 
     @property
-    def billed_ms(self) -> float:
-        """Modelled AWS duration: our CPU time scaled to the function's share of a vCPU, plus a
-        modelled round trip per AWS call (instead of moto's time)."""
+    def wait_ms(self) -> float:
+        """A modelled round trip per AWS call (instead of moto's time): the same at any memory."""
         waits = sum(DYNAMODB_LATENCY_MS.get(c.operation, 6.0) for c in self.calls)
-        waits += OTHER_CALL_LATENCY_MS * sum(self.others.values())
-        return self.own_ms * cpu_scale(self.memory_mb) + waits
+        return waits + OTHER_CALL_LATENCY_MS * sum(self.others.values())
+
+    @property
+    def billed_ms(self) -> float:
+        """Modelled AWS duration (`model.duration_ms`): our CPU time scaled to the function's
+        share of a vCPU, plus the round trips."""
+        return model.duration_ms(self.own_ms, self.wait_ms, self.memory_mb)
 
     @property
     def read_units(self) -> float:

@@ -6,6 +6,11 @@ that its writes lead to. The mix weighs routes by their share of calls. X-Ray an
 depend on the traffic (`Traffic`): X-Ray's reservoir traces the first invocation each second
 of each function, and a schedule (the dispatcher, every minute) or a SnapStart snapshot costs
 the same whatever the traffic, so per call it shrinks as traffic grows.
+
+An invocation's time is modelled from two measured parts: its own CPU time (this machine's, one
+full core) and its waits on AWS calls (modelled round trips). Lambda gives a function CPU in
+proportion to its memory, so only the first part changes with memory: that is what right-sizing
+memory (`memory_options`, `choose_memory`) weighs against the GB-seconds it pays for.
 """
 
 from __future__ import annotations
@@ -13,12 +18,28 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from bench.bill import prices
 
 MILLION = 1_000_000
 SECONDS_PER_MONTH = 30 * 24 * 3600
+# Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB (AWS Lambda
+# "Memory and computing power"). Python here runs on one full core of this machine.
+ONE_VCPU_MB = 1769
+
+
+def cpu_scale(memory_mb: int) -> float:
+    """How much longer CPU work takes on Lambda at this memory than on one core here (no
+    faster above one vCPU: a single Python thread uses one)."""
+    return max(1.0, ONE_VCPU_MB / memory_mb)
+
+
+def duration_ms(cpu_ms: float, wait_ms: float, memory_mb: int) -> float:
+    """An invocation's modelled AWS duration at this memory, before rounding up: its CPU time
+    on one core, scaled to the memory's share of a vCPU, plus its waits on AWS calls (round
+    trips, which no CPU shortens)."""
+    return cpu_ms * cpu_scale(memory_mb) + wait_ms
 
 
 @dataclass(frozen=True)
@@ -28,10 +49,22 @@ class Invocations:
     function: str
     memory_mb: int
     count: float
-    billed_ms: float  # per invocation, before rounding up to the millisecond
+    billed_ms: float  # per invocation at `memory_mb`, before rounding up to the millisecond
+    wait_ms: float = 0.0  # of it, the waits on AWS calls (the rest is CPU time, scaled)
 
     def gb_seconds(self) -> float:
         return self.count * math.ceil(self.billed_ms) / 1000 * self.memory_mb / 1024
+
+    @property
+    def cpu_ms(self) -> float:
+        """The CPU part of `billed_ms` as on one core (here)."""
+        return (self.billed_ms - self.wait_ms) / cpu_scale(self.memory_mb)
+
+    def at(self, memory_mb: int) -> Invocations:
+        """The same invocations at another memory: the CPU part rescaled, the waits as they are."""
+        if memory_mb == self.memory_mb:
+            return self  # not recomputed: float noise must not cross a millisecond when rounded up
+        return replace(self, memory_mb=memory_mb, billed_ms=duration_ms(self.cpu_ms, self.wait_ms, memory_mb))
 
 
 @dataclass(frozen=True)
@@ -52,11 +85,29 @@ class RouteFigures:
 @dataclass(frozen=True)
 class ColdStarts:
     """What a new execution environment costs, per function: billed INIT milliseconds, or with
-    SnapStart a restore (its GB) and the restore's billed milliseconds."""
+    SnapStart a restore (its GB) and the restore's billed milliseconds.
+
+    `init_ms` is as measured here, on one core, and billed so at any memory: the INIT phase has
+    been reported to run on two unthrottled vCPUs whatever the memory (lucvandonkersgoed.com,
+    "When is the Lambda Init Phase Free, and when is it Billed?", 2022, while INIT was free; not
+    in AWS's documentation), so this is an assumption. With `scales_with_memory`, the part after
+    the runtime's own start (`runtime_ms`) takes `cpu_scale` as long, as an invocation's CPU time
+    does: the pessimistic case, where the INIT phase gets only the memory's share of a vCPU."""
 
     rate: float = prices.COLD_START_RATE
     init_ms: Mapping[str, float] = field(default_factory=dict)
     snapstart: bool = False
+    runtime_ms: float = 0.0
+    scales_with_memory: bool = False
+
+
+def init_ms_at(cold: ColdStarts, function: str, memory_mb: int) -> float:
+    """A cold start's INIT (or SnapStart restore) milliseconds for this function at this memory."""
+    measured = cold.init_ms.get(function, 0.0)
+    if not cold.scales_with_memory:
+        return measured
+    runtime = min(cold.runtime_ms, measured)
+    return runtime + (measured - runtime) * cpu_scale(memory_mb)
 
 
 @dataclass(frozen=True)
@@ -123,7 +174,7 @@ def lambda_gb_second_cost(gb_seconds: float) -> float:
 def cold_start_cost(invocation: Invocations, cold: ColdStarts) -> float:
     """Expected dollars of cold starts per call: the rate times an INIT (or a restore)."""
     gb = invocation.memory_mb / 1024
-    init_seconds = math.ceil(cold.init_ms.get(invocation.function, 0.0)) / 1000
+    init_seconds = math.ceil(init_ms_at(cold, invocation.function, invocation.memory_mb)) / 1000
     per_cold = lambda_gb_second_cost(gb * init_seconds) if prices.LAMBDA_INIT_BILLED else 0.0
     if cold.snapstart:
         per_cold += gb * prices.SNAPSTART_RESTORE_PER_GB
@@ -205,6 +256,138 @@ def mix_cost(
     )
     mix.add(fixed_part)
     return mix, fixed_part
+
+
+# ---------------------------------------------------------------- memory right-sizing
+
+
+@dataclass(frozen=True)
+class MemoryOption:
+    """One function at one memory size, every other function as it is: its invocations' time,
+    a cold start's INIT, and what they cost per mixed call."""
+
+    function: str
+    memory_mb: int
+    invocations: float  # per mixed call
+    ms: float  # its mean invocation's modelled duration, before rounding up
+    billed_ms: float  # the same, each route's rounded up to the millisecond (what is billed)
+    init_ms: float  # a cold start's INIT as billed (see `ColdStarts`)
+    init_ms_scaled: float  # the same if the INIT phase got only the memory's share of a vCPU
+    cost: float  # its Lambda duration and cold starts, $ per mixed call
+    total_change: float  # the mix's total less the total at today's sizes, $ per mixed call
+
+
+def _per_call(
+    routes: Sequence[RouteFigures], fixed: Fixed, traffic: Traffic
+) -> list[tuple[float, Invocations]]:
+    """Every function's invocations with how many of them there are per mixed call."""
+    total_weight = sum(r.weight for r in routes)
+    out = [(r.weight / total_weight * i.count, i) for r in routes for i in r.invocations]
+    out += [(s / traffic.calls_per_second * i.count, i) for run, s in fixed.runs for i in run.invocations]
+    return out
+
+
+def memory_of(routes: Sequence[RouteFigures], fixed: Fixed, function: str) -> int:
+    """The function's memory today, as its invocations carry it."""
+    for _, invocation in _per_call(routes, fixed, Traffic(1.0)):
+        if invocation.function == function:
+            return invocation.memory_mb
+    raise KeyError(function)
+
+
+def with_memory(
+    routes: Sequence[RouteFigures], fixed: Fixed, memory: Mapping[str, int]
+) -> tuple[list[RouteFigures], Fixed]:
+    """The routes and fixed runs with these functions' invocations at these memory sizes (and
+    a SnapStart snapshot, when there are any, of the new size)."""
+
+    def resized(route: RouteFigures) -> RouteFigures:
+        return replace(
+            route, invocations=tuple(i.at(memory.get(i.function, i.memory_mb)) for i in route.invocations)
+        )
+
+    snapshot_gb = fixed.snapshot_gb
+    if snapshot_gb:
+        snapshot_gb += sum(mb - memory_of(routes, fixed, fn) for fn, mb in memory.items()) / 1024
+    runs = tuple((resized(run), per_second) for run, per_second in fixed.runs)
+    return [resized(r) for r in routes], Fixed(runs=runs, snapshot_gb=snapshot_gb)
+
+
+def function_cost(
+    routes: Sequence[RouteFigures], cold: ColdStarts, traffic: Traffic, fixed: Fixed, function: str
+) -> float:
+    """Dollars per mixed call of one function's Lambda duration and cold starts (and snapshot,
+    with SnapStart), priced by `mix_cost` on the routes with only that function's invocations.
+    Its requests are left out: they are the same at any memory."""
+
+    def only(route: RouteFigures) -> RouteFigures:
+        return replace(route, invocations=tuple(i for i in route.invocations if i.function == function))
+
+    runs = tuple((only(run), per_second) for run, per_second in fixed.runs)
+    snapshot_gb = memory_of(routes, fixed, function) / 1024 if fixed.snapshot_gb else 0.0
+    mix, _ = mix_cost([only(r) for r in routes], cold, traffic, Fixed(runs=runs, snapshot_gb=snapshot_gb))
+    return mix.lambda_duration + mix.lambda_init
+
+
+def memory_options(
+    routes: Sequence[RouteFigures],
+    cold: ColdStarts,
+    traffic: Traffic,
+    fixed: Fixed,
+    function: str,
+    sizes: Sequence[int],
+) -> list[MemoryOption]:
+    """The function at each of these sizes and at today's, smallest first: the bill's own
+    figures (`Invocations.at`, `mix_cost`) with only its memory changed."""
+    today = memory_of(routes, fixed, function)
+    base = mix_cost(routes, cold, traffic, fixed)[0].total
+    scaled = replace(cold, scales_with_memory=True)
+    options = []
+    for memory_mb in sorted({*sizes, today}):
+        r, f = with_memory(routes, fixed, {function: memory_mb})
+        mine = [(n, i) for n, i in _per_call(r, f, traffic) if i.function == function]
+        count = sum(n for n, _ in mine)
+        options.append(
+            MemoryOption(
+                function=function,
+                memory_mb=memory_mb,
+                invocations=count,
+                ms=sum(n * i.billed_ms for n, i in mine) / count,
+                billed_ms=sum(n * math.ceil(i.billed_ms) for n, i in mine) / count,
+                init_ms=init_ms_at(cold, function, memory_mb),
+                init_ms_scaled=init_ms_at(scaled, function, memory_mb),
+                cost=function_cost(r, cold, traffic, f, function),
+                total_change=mix_cost(r, cold, traffic, f)[0].total - base,
+            )
+        )
+    return options
+
+
+def choose_memory(
+    options: Sequence[MemoryOption],
+    today_mb: int,
+    *,
+    latency_slack: float | None = None,
+    init_scales: bool = True,
+) -> MemoryOption:
+    """The cheapest option (on a tie, the faster). With `latency_slack`, for a function someone
+    waits for (an API function), only among the options whose mean invocation and cold start
+    take at most that factor of today's; the cold start, unless `init_scales` is False, as if
+    the INIT phase got only the memory's share of a vCPU: the pessimistic case (`ColdStarts`),
+    so that the choice holds whichever way Lambda runs INIT. Without it (a stream consumer, a
+    schedule: nobody waits), the cheapest outright."""
+    (today,) = [o for o in options if o.memory_mb == today_mb]
+
+    def init(o: MemoryOption) -> float:
+        return o.init_ms_scaled if init_scales else o.init_ms
+
+    allowed = [
+        o
+        for o in options
+        if latency_slack is None
+        or (o.ms <= today.ms * latency_slack and init(o) <= init(today) * latency_slack)
+    ]
+    return min(allowed, key=lambda o: (o.total_change, o.ms))
 
 
 def access_log_line(fmt: str, values: Mapping[str, str]) -> str:

@@ -19,6 +19,7 @@ seconds) change length.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,10 @@ BUDGET = {STEADY_RPS: 1.50, LOW_RPS: 3.00}
 # in JSON: about this many bytes in two events (an estimate). At WARN Lambda sends neither.
 PLATFORM_EVENTS_AT_INFO = 2
 PLATFORM_BYTES_AT_INFO = 420
+# Memory right-sizing: the sizes weighed for every function (and its own), and how much slower
+# than today an API function's mean invocation and cold start may get (people wait for those).
+MEMORY_SIZES = (256, 512, 1024, 1769)
+LATENCY_SLACK = 1.25
 # The access log line's values that are not the route's own (a typical mobile client).
 ACCESS_LOG_VALUES = {
     "requestId": "ZWU7HjkBIAMEVXQ=",
@@ -94,6 +99,15 @@ def _log_bytes(template: Template, invocation: measure.Invocation) -> int:
     return written + prices.LOG_EVENT_OVERHEAD_BYTES * events
 
 
+def _median_invocation(invocations: list[measure.Invocation]) -> tuple[float, float]:
+    """The median modelled ms and, of it, the round trips: the middle invocation's (the middle
+    two's mean) by modelled ms, so that its CPU part can be scaled to another memory."""
+    ordered = sorted(invocations, key=lambda i: i.billed_ms)
+    middle = len(ordered) // 2
+    pair = ordered[middle : middle + 1] if len(ordered) % 2 else ordered[middle - 1 : middle + 1]
+    return measure.median([i.billed_ms for i in invocations]), measure.mean([i.wait_ms for i in pair])
+
+
 def _figures(
     template: Template, run: runner.RouteRun, memory: dict[str, int]
 ) -> tuple[model.RouteFigures, dict[str, Any]]:
@@ -103,14 +117,14 @@ def _figures(
     operations: Counter[str] = Counter()
     for a in api:
         operations.update(c.operation for c in a.calls)
-    consumer_ms: dict[str, list[float]] = defaultdict(list)
+    consumer_ms: dict[str, list[measure.Invocation]] = defaultdict(list)
     for s in samples:
         for c in s.consumers:
-            consumer_ms[c.function].append(c.billed_ms)
-    api_billed = measure.median([a.billed_ms for a in api])
-    invocations = [model.Invocations(run.function, memory[run.function], 1.0, api_billed)]
+            consumer_ms[c.function].append(c)
+    api_billed, api_wait = _median_invocation(api)
+    invocations = [model.Invocations(run.function, memory[run.function], 1.0, api_billed, api_wait)]
     invocations += [
-        model.Invocations(fn, memory[fn], len(ms) / n, measure.median(ms))
+        model.Invocations(fn, memory[fn], len(ms) / n, *_median_invocation(ms))
         for fn, ms in sorted(consumer_ms.items())
     ]
     stream = [i for s in samples for i in s.consumers]
@@ -208,7 +222,11 @@ def bill(ctx: Context) -> Report:
         figures, detail = _figures(template, run, measured.memory)
         routes.append(figures)
         details.append(detail)
-    cold = model.ColdStarts(init_ms=measured.restore_ms if snap else measured.init_ms, snapstart=snap)
+    cold = model.ColdStarts(
+        init_ms=measured.restore_ms if snap else measured.init_ms,
+        snapstart=snap,
+        runtime_ms=0.0 if snap else runner.RUNTIME_INIT_MS,
+    )
     dispatcher_figures, dispatcher_detail = _schedule(
         template, "DispatcherFunction", measured.dispatcher, measured.memory
     )
@@ -386,7 +404,7 @@ def bill(ctx: Context) -> Report:
         " consumers each call sets off count for it, one invocation per consumer per call (records"
         " of one call arrive together; at higher traffic a 1 s batching window shares invocations).",
         "Lambda ms: 'here' is our own Python time on this shared, noisy machine (moto's time taken"
-        f" out); 'billed' models AWS: that time x {measure.ONE_VCPU_MB}/MB (a 1,024 MB function has"
+        f" out); 'billed' models AWS: that time x {model.ONE_VCPU_MB}/MB (a 1,024 MB function has"
         " 0.58 vCPU) plus a modelled DynamoDB round trip per request (bench/bill/measure.py), rounded"
         " up to 1 ms per invocation.",
         f"X-Ray, Active: each function's first invocation a second and 5 % of the rest (per function,"
@@ -423,19 +441,146 @@ def bill(ctx: Context) -> Report:
             "steady_calls_per_second": STEADY_RPS,
             "dynamodb_latency_ms": measure.DYNAMODB_LATENCY_MS,
             "other_call_latency_ms": measure.OTHER_CALL_LATENCY_MS,
-            "one_vcpu_mb": measure.ONE_VCPU_MB,
+            "one_vcpu_mb": model.ONE_VCPU_MB,
             "runtime_init_ms": runner.RUNTIME_INIT_MS,
             "platform_bytes_at_info": PLATFORM_BYTES_AT_INFO,
         },
         "seed_seconds": round(measured.seed_seconds, 1),
         "unattributed": unattributed,
     }
+    sizing_table, sizing_notes, data["memory_sizing"] = _memory_sizing(
+        routes, cold, model.Traffic(STEADY_RPS, configured), fixed, {r.function for r in measured.routes}
+    )
     return Report(
-        [route_table, cost_table, kind_table, cold_table, summary_table],
+        [route_table, cost_table, kind_table, cold_table, summary_table, sizing_table],
         data,
         within_budget=within,
-        notes=notes,
+        notes=[*sizing_notes, *notes],
     )
+
+
+def _memory_sizing(
+    routes: list[model.RouteFigures],
+    cold: model.ColdStarts,
+    traffic: model.Traffic,
+    fixed: model.Fixed,
+    api: set[str],
+) -> tuple[Table, list[str], dict[str, Any]]:
+    """Each function the day invokes at each size of `MEMORY_SIZES`, everything else as it is,
+    and the size the model recommends: for an API function the cheapest within `LATENCY_SLACK`
+    of today's latency, for a stream consumer or the schedule the cheapest."""
+    scheduled = {i.function for run, _ in fixed.runs for i in run.invocations}
+    invoked = {i.function for r in routes for i in r.invocations} | scheduled
+    kind = {f: "API" if f in api else "schedule" if f in scheduled else "stream" for f in invoked}
+    order = sorted(invoked, key=lambda f: (["API", "stream", "schedule"].index(kind[f]), f))
+    table = Table(
+        f"Memory right-sizing, one function at a time, the rest as today (model, {traffic.calls_per_second:g}"
+        " calls/s): ms = its mean invocation's modelled duration; INIT ms = a cold start as billed"
+        " (the bill assumes INIT gets full CPU at any memory); INIT if scaled = if INIT's CPU scaled"
+        " with memory as an invocation's does; $/M = its Lambda duration + cold starts per million"
+        " mixed calls; total change = the mix total's change, $ per million mixed calls",
+        [
+            "function", "kind", "inv/call", "MB", "ms", "billed ms", "INIT ms", "INIT if scaled",
+            "$/M", "total change $/M", "",
+        ],
+    )  # fmt: skip
+    chosen: dict[str, model.MemoryOption] = {}
+    today: dict[str, model.MemoryOption] = {}
+    full_cpu_init: dict[str, model.MemoryOption] = {}  # API functions, if INIT gets full CPU
+    data: dict[str, Any] = {"calls_per_second": traffic.calls_per_second, "functions": {}}
+    for function in order:
+        options = model.memory_options(routes, cold, traffic, fixed, function, MEMORY_SIZES)
+        today_mb = model.memory_of(routes, fixed, function)
+        slack = LATENCY_SLACK if kind[function] == "API" else None
+        chosen[function] = model.choose_memory(options, today_mb, latency_slack=slack)
+        if slack is not None:
+            full_cpu_init[function] = model.choose_memory(
+                options, today_mb, latency_slack=slack, init_scales=False
+            )
+        (today[function],) = [o for o in options if o.memory_mb == today_mb]
+        for o in options:
+            mark = ["today"] * (o.memory_mb == today_mb) + ["chosen"] * (o is chosen[function])
+            table.rows.append(
+                [
+                    function.removesuffix("Function"),
+                    kind[function],
+                    float(f"{o.invocations:.3g}"),
+                    o.memory_mb,
+                    round(o.ms, 1),
+                    round(o.billed_ms, 1),
+                    round(o.init_ms),
+                    round(o.init_ms_scaled),
+                    round(o.cost * model.MILLION, 4),
+                    round(o.total_change * model.MILLION, 4),
+                    ", ".join(mark),
+                ]
+            )
+        data["functions"][function] = {
+            "kind": kind[function],
+            "today_mb": today_mb,
+            "chosen_mb": chosen[function].memory_mb,
+            "options": [
+                {
+                    k: round(v * model.MILLION, 5) if k in ("cost", "total_change") else v
+                    for k, v in vars(o).items()
+                }
+                for o in options
+            ],
+        }
+
+    def per_million(c: model.ColdStarts, memory: dict[str, int]) -> float:
+        r, f = model.with_memory(routes, fixed, memory)
+        return model.mix_cost(r, c, traffic, f)[0].total * model.MILLION
+
+    recommended = {f: o.memory_mb for f, o in chosen.items()}
+    if_full_cpu_init = {**recommended, **{f: o.memory_mb for f, o in full_cpu_init.items()}}
+    scaled = dataclasses.replace(cold, scales_with_memory=True)
+    before, after = per_million(cold, {}), per_million(cold, recommended)
+    after_full_cpu_init = per_million(cold, if_full_cpu_init)
+    before_scaled, after_scaled = per_million(scaled, {}), per_million(scaled, recommended)
+
+    def change(f: str, choice: dict[str, model.MemoryOption] = chosen) -> str:
+        o, t = choice[f], today[f]
+        if o.memory_mb == t.memory_mb:
+            return f"{f.removesuffix('Function')} stays at {t.memory_mb} MB"
+        return (
+            f"{f.removesuffix('Function')} {t.memory_mb} -> {o.memory_mb} MB (ms {t.ms:.1f} -> {o.ms:.1f},"
+            f" INIT if scaled {t.init_ms_scaled:.0f} -> {o.init_ms_scaled:.0f}, total"
+            f" {o.total_change * model.MILLION:+.4f} $/M)"
+        )
+
+    waited = [f for f in order if kind[f] == "API"]
+    unwaited = [f for f in order if kind[f] != "API"]
+    notes = [
+        f"Memory, API functions (people wait for them, warm and cold): the cheapest size whose mean"
+        f" invocation and cold start (INIT if its CPU scaled with memory: the pessimistic case) stay"
+        f" within {LATENCY_SLACK:g} x today's: " + "; ".join(change(f) for f in waited) + ".",
+        "Memory, API functions, if the INIT phase gets full CPU at any memory (as the bill bills"
+        " INIT) so that only the warm bound binds: "
+        + "; ".join(change(f, full_cpu_init) for f in waited)
+        + ".",
+        "Memory, stream consumers and the schedule (nobody waits): the cheapest size: "
+        + "; ".join(change(f) for f in unwaited)
+        + ".",
+        f"Memory, all recommended sizes together: ${before:.3f} -> ${after:.3f} per million mixed calls"
+        f" at {traffic.calls_per_second:g} calls/s, {traffic.tracing} ({after - before:+.4f}); if the INIT"
+        f" phase's CPU scaled with memory: ${before_scaled:.3f} -> ${after_scaled:.3f}"
+        f" ({after_scaled - before_scaled:+.4f}); with the API functions at their sizes for an INIT"
+        f" on full CPU as well: ${after_full_cpu_init:.3f} ({after_full_cpu_init - before:+.4f})."
+        f" A model (CPU time x {model.ONE_VCPU_MB}/MB, round"
+        " trips fixed): measure on AWS (Init Duration, Billed Duration) before changing template.yaml.",
+    ]
+    data.update(
+        {
+            "recommended_mb": recommended,
+            "total_per_million": {"today": before, "recommended": after},
+            "total_per_million_if_init_scaled": {"today": before_scaled, "recommended": after_scaled},
+            "latency_slack": LATENCY_SLACK,
+            "mb_if_init_gets_full_cpu": if_full_cpu_init,
+            "total_per_million_if_init_gets_full_cpu": after_full_cpu_init,
+        }
+    )
+    return table, notes, data
 
 
 def _schedule(
@@ -445,13 +590,13 @@ def _schedule(
     n = len(samples)
     runs = [s.api for s in samples]
     stream = [i for s in samples for i in s.consumers]
-    billed = measure.median([a.billed_ms for a in runs])
+    billed, wait = _median_invocation(runs)
     figures = model.RouteFigures(
         name=f"schedule {function}",
         weight=0.0,
         read_units=(sum(a.read_units for a in runs) + sum(i.read_units for i in stream)) / n,
         write_units=(sum(a.write_units for a in runs) + sum(i.write_units for i in stream)) / n,
-        invocations=(model.Invocations(function, memory[function], 1.0, billed),),
+        invocations=(model.Invocations(function, memory[function], 1.0, billed, wait),),
         log_bytes=sum(_log_bytes(template, i) for s in samples for i in [s.api, *s.consumers]) / n,
         access_log_bytes=0.0,
     )

@@ -82,13 +82,25 @@ def assert_too_many(reply: Reply | Any, retry_after: int, what: str) -> None:
     assert f"retry in {retry_after} seconds" in problem["detail"]
 
 
+def _counts(request: dict[str, Any]) -> bool:
+    """Whether a request (botocore's request dict) is the limiter's: an update of a `RATE#`
+    counter."""
+    sort_key = json.loads(request["body"]).get("Key", {}).get("SK", {}).get("S", "")
+    return str(sort_key).startswith(RATE_PREFIX)
+
+
 @contextmanager
-def failing(operation: str, make_error: Callable[[], Any]) -> Iterator[list[int]]:
-    """Every `operation` on the code's DynamoDB client fails while inside (before moto sees it):
-    `make_error` answers a parsed error response, or raises. Yields the number of failures."""
+def failing(
+    operation: str, make_error: Callable[[], Any], only: Callable[[dict[str, Any]], bool] = lambda p: True
+) -> Iterator[list[int]]:
+    """Every `operation` on the code's DynamoDB client (those of them `only` picks) fails while
+    inside (before moto sees it): `make_error` answers a parsed error response, or raises.
+    Yields the number of failures."""
     failures = [0]
 
-    def answer(**_: Any) -> Any:
+    def answer(params: dict[str, Any], **_: Any) -> Any:  # params: the request dict
+        if not only(params):
+            return None
         failures[0] += 1
         return make_error()
 
@@ -260,7 +272,7 @@ def test_a_limiter_that_cannot_count_lets_the_request_through(
     make_caller: Callable[[], Caller], clock: LimiterClock, make_error: Callable[[], Any]
 ) -> None:
     ana = make_caller()
-    with failing("UpdateItem", make_error) as failures:
+    with failing("UpdateItem", make_error, only=_counts) as failures:
         for _ in range(EXPORT.requests + 2):
             assert ana("GET", "/v1/me/export").status == 200
         assert ana("DELETE", "/v1/me").status == 204, "an erasure is never refused for a counter"
@@ -272,7 +284,7 @@ def test_a_limiter_that_is_refused_outright_is_our_fault_not_the_clients(
 ) -> None:
     # A missing permission is a deployment's bug: a 500 that shows up at once, not a limit that
     # silently never holds.
-    with failing("UpdateItem", client_error("AccessDeniedException")):
+    with failing("UpdateItem", client_error("AccessDeniedException"), only=_counts):
         assert me("GET", "/v1/me/export").status == 500
 
 

@@ -306,3 +306,178 @@ def test_the_access_log_line_is_the_template_format_with_the_request_values() ->
     fmt = '{"requestId":"$context.requestId", "status":"$context.status","err":"$context.authorizer.error"}'
     line = model.access_log_line(fmt, {"requestId": "abc", "status": "200"})
     assert line == '{"requestId":"abc", "status":"200","err":"-"}'
+
+
+# ---------------------------------------------------------------- memory: time, INIT, cost
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "expected"),
+    [
+        (256, 10 * 1769 / 256 + 6),  # 0.145 vCPU: the CPU part takes 6.9 times as long
+        (512, 10 * 1769 / 512 + 6),
+        (1024, 10 * 1769 / 1024 + 6),
+        (1769, 10 + 6),  # one vCPU: as here
+        (3538, 10 + 6),  # a second vCPU does not speed up one Python thread
+    ],
+)
+def test_the_cpu_part_scales_with_1769_over_the_memory_below_one_vcpu_and_not_above(
+    memory_mb: int, expected: float
+) -> None:
+    assert math.isclose(model.duration_ms(10.0, 6.0, memory_mb), expected)
+
+
+@pytest.mark.parametrize("memory_mb", [128, 256, 512, 1024, 1769, 3008])
+def test_round_trips_take_the_same_at_any_memory(memory_mb: int) -> None:
+    assert model.duration_ms(0.0, 6.0, memory_mb) == 6.0
+
+
+def test_an_invocation_is_its_time_here_scaled_plus_a_round_trip_per_aws_call() -> None:
+    from bench.bill.measure import Call, Invocation
+
+    invocation = Invocation("Fn", 512, calls=[Call("GetItem"), Call("Query")], wall_seconds=0.010)
+    invocation.excluded_seconds = 0.004  # moto's time: 6 ms are ours
+    invocation.others["sns.Publish"] = 1
+    assert math.isclose(invocation.wait_ms, 4 + 6 + 20)
+    assert math.isclose(invocation.billed_ms, model.duration_ms(6.0, 30.0, 512))
+    assert math.isclose(invocation.billed_ms, 6 * 1769 / 512 + 30)
+
+
+def test_invocations_at_another_memory_rescale_their_cpu_part_only() -> None:
+    today = model.Invocations("Fn", 1024, 2.0, model.duration_ms(10.0, 6.0, 1024), wait_ms=6.0)
+    assert math.isclose(today.cpu_ms, 10.0)
+    assert today.at(1024) is today, "not recomputed at its own memory"
+    smaller = today.at(512)
+    assert (smaller.memory_mb, smaller.count, smaller.wait_ms) == (512, 2.0, 6.0)
+    assert math.isclose(smaller.billed_ms, 10 * 1769 / 512 + 6)
+    assert math.isclose(today.at(1769).billed_ms, 16.0)
+    assert math.isclose(today.at(3008).billed_ms, 16.0)
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "billed_ms"),
+    [
+        (256, math.ceil(10 * 1769 / 256 + 6)),  # 76 ms at a quarter GB
+        (512, math.ceil(10 * 1769 / 512 + 6)),  # 41 ms at half a GB
+        (1024, math.ceil(10 * 1769 / 1024 + 6)),  # 24 ms at one GB
+        (1769, 16),
+    ],
+)
+def test_duration_costs_its_rounded_up_ms_times_gb_at_the_gb_second_price(
+    memory_mb: int, billed_ms: int
+) -> None:
+    invocation = model.Invocations("Fn", 1024, 1.0, model.duration_ms(10.0, 6.0, 1024), wait_ms=6.0)
+    cost = model.route_cost(_route(invocations=(invocation.at(memory_mb),)), model.ColdStarts(rate=0.0))
+    assert math.isclose(cost.lambda_duration, billed_ms / 1000 * memory_mb / 1024 * 0.0000133334)
+
+
+def test_init_is_billed_as_measured_at_any_memory_unless_its_cpu_scales() -> None:
+    measured = model.ColdStarts(rate=0.01, init_ms={"Fn": 480.0}, runtime_ms=80.0)
+    scaled = model.ColdStarts(rate=0.01, init_ms={"Fn": 480.0}, runtime_ms=80.0, scales_with_memory=True)
+    for memory_mb in (256, 512, 1024, 1769):
+        assert model.init_ms_at(measured, "Fn", memory_mb) == 480.0
+    # The runtime's own 80 ms stay; our 400 ms of imports take 1769/MB as long below one vCPU.
+    assert math.isclose(model.init_ms_at(scaled, "Fn", 512), 80 + 400 * 1769 / 512)
+    assert math.isclose(model.init_ms_at(scaled, "Fn", 1024), 80 + 400 * 1769 / 1024)
+    assert model.init_ms_at(scaled, "Fn", 1769) == model.init_ms_at(scaled, "Fn", 3008) == 480.0
+    assert model.init_ms_at(scaled, "Other", 256) == 0.0
+    half_gb = model.Invocations("Fn", 512, 1.0, 1.0)
+    # 1 % of invocations are cold; a cold start is billed its INIT, rounded up, at half a GB.
+    assert math.isclose(model.cold_start_cost(half_gb, measured), 0.01 * 0.480 * 0.5 * 0.0000133334)
+    assert math.isclose(model.cold_start_cost(half_gb, scaled), 0.01 * 1463 / 1000 * 0.5 * 0.0000133334)
+
+
+# ---------------------------------------------------------------- memory: one function at a time
+
+PRICE = 0.0000133334
+
+
+def _day() -> tuple[list[model.RouteFigures], model.Fixed, model.ColdStarts]:
+    """Reads (weight 3) on Api; writes (weight 1) on Api and, every other call, Consumer; Tick
+    once a minute. Api: 2 ms of CPU here and 10 ms of round trips; Consumer: 20 ms of CPU."""
+    api = model.Invocations("Api", 1024, 1.0, model.duration_ms(2.0, 10.0, 1024), wait_ms=10.0)
+    consumer = model.Invocations("Consumer", 1024, 0.5, model.duration_ms(20.0, 0.0, 1024))
+    tick = model.Invocations("Tick", 1024, 1.0, model.duration_ms(1.0, 4.0, 1024), wait_ms=4.0)
+    routes = [
+        _route(name="GET /x", weight=3.0, invocations=(api,)),
+        _route(name="POST /x", weight=1.0, invocations=(api, consumer)),
+    ]
+    fixed = model.Fixed(runs=((_route(name="tick", weight=0.0, invocations=(tick,)), 1 / 60),))
+    cold = model.ColdStarts(
+        rate=0.01, init_ms={"Api": 480.0, "Consumer": 280.0, "Tick": 180.0}, runtime_ms=80.0
+    )
+    return routes, fixed, cold
+
+
+def test_each_size_of_one_function_is_priced_as_the_bill_prices_it() -> None:
+    routes, fixed, cold = _day()
+    traffic = model.Traffic(100.0, "PassThrough")
+    options = model.memory_options(routes, cold, traffic, fixed, "Consumer", (256, 1769))
+    assert [o.memory_mb for o in options] == [256, 1024, 1769], "today's size is always weighed"
+    at_256, today, at_1769 = options
+    assert at_256.invocations == 0.125, "half of the quarter of calls that write"
+    assert math.isclose(at_256.ms, 20 * 1769 / 256)
+    assert at_256.billed_ms == 139
+    assert at_256.init_ms == 280.0, "as billed: not scaled"
+    assert math.isclose(at_256.init_ms_scaled, 80 + 200 * 1769 / 256)
+    duration = 0.125 * 139 / 1000 * 0.25 * PRICE
+    cold_starts = 0.125 * 0.01 * 0.280 * 0.25 * PRICE
+    assert math.isclose(at_256.cost, duration + cold_starts)
+    assert today.total_change == 0.0
+    assert math.isclose(at_256.total_change, at_256.cost - today.cost), "nothing else changes"
+    assert math.isclose(at_1769.ms, 20.0)
+    assert math.isclose(at_1769.cost, 0.125 * (20 / 1000 + 0.01 * 0.280) * 1769 / 1024 * PRICE)
+
+
+def test_a_scheduled_function_counts_its_runs_per_mixed_call_at_that_traffic() -> None:
+    routes, fixed, cold = _day()
+    (option,) = model.memory_options(routes, cold, model.Traffic(100.0), fixed, "Tick", ())
+    assert math.isclose(option.invocations, 1 / 60 / 100)
+    assert math.isclose(option.cost, 1 / 6000 * (math.ceil(1 * 1769 / 1024 + 4) + 0.01 * 180) / 1000 * PRICE)
+
+
+def test_with_memory_changes_only_the_named_functions() -> None:
+    routes, fixed, _ = _day()
+    resized, resized_fixed = model.with_memory(routes, fixed, {"Api": 512})
+    assert [i.memory_mb for r in resized for i in r.invocations] == [512, 512, 1024]
+    assert math.isclose(resized[0].invocations[0].billed_ms, 2 * 1769 / 512 + 10)
+    assert resized_fixed.runs[0][0].invocations[0].memory_mb == 1024
+    assert model.memory_of(resized, resized_fixed, "Api") == 512
+    snapshots = model.Fixed(runs=fixed.runs, snapshot_gb=3.0)
+    assert model.with_memory(routes, snapshots, {"Api": 512})[1].snapshot_gb == 2.5, "a smaller snapshot"
+
+
+def _option(memory_mb: int, ms: float, init_scaled: float, change: float) -> model.MemoryOption:
+    return model.MemoryOption(
+        "Fn", memory_mb, 1.0, ms, math.ceil(ms), 500.0, init_scaled, 1e-6 + change, change
+    )
+
+
+OPTIONS = [
+    _option(256, 40.0, 2000.0, -2e-8),
+    _option(512, 24.0, 990.0, -1e-8),  # within 1.25 x of today's 20 ms and 800 ms
+    _option(1024, 20.0, 800.0, 0.0),
+    _option(1769, 15.0, 500.0, 1e-8),
+]
+
+
+def test_nobody_waiting_the_cheapest_size_is_chosen() -> None:
+    assert model.choose_memory(OPTIONS, 1024).memory_mb == 256
+
+
+def test_someone_waiting_the_cheapest_size_within_the_slack_of_todays_latency_is_chosen() -> None:
+    assert model.choose_memory(OPTIONS, 1024, latency_slack=1.25).memory_mb == 512
+    slow_cold_start = [*OPTIONS[:1], _option(512, 24.0, 1001.0, -1e-8), *OPTIONS[2:]]
+    assert model.choose_memory(slow_cold_start, 1024, latency_slack=1.25).memory_mb == 1024
+    slower_init = [*OPTIONS[:1], _option(512, 24.0, 2000.0, -1e-8), *OPTIONS[2:]]
+    assert model.choose_memory(slower_init, 1024, latency_slack=1.25).memory_mb == 1024
+    assert model.choose_memory(slower_init, 1024, latency_slack=1.25, init_scales=False).memory_mb == 512, (
+        "INIT as billed (500 ms at any size) does not bind"
+    )
+    slow_warm = [*OPTIONS[:1], _option(512, 25.5, 990.0, -1e-8), *OPTIONS[2:]]
+    assert model.choose_memory(slow_warm, 1024, latency_slack=1.25).memory_mb == 1024
+
+
+def test_a_tie_goes_to_the_faster_size() -> None:
+    tied = [_option(512, 24.0, 990.0, 0.0), _option(1024, 20.0, 800.0, 0.0)]
+    assert model.choose_memory(tied, 512).memory_mb == 1024
