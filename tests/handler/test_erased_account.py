@@ -143,21 +143,28 @@ def test_sign_out_everywhere_comes_before_the_sign_in_user_goes(
 # --- a write in flight while the erasure runs ------------------------------------------------
 
 
-@pytest.fixture
-def erasure_before_the_write(aws: Aws) -> Iterator[Callable[[Person], None]]:
-    """Arm it for a person: the next transactional write of the code under test is held back
-    until that person's whole erasure has run (the write read its state before the erasure
-    began, and commits after the erasure's deletion has passed it by)."""
-    armed: list[Person] = []
+# The write each case is held back at: its transaction, or its one conditional Put.
+_HELD_AT = ("TransactWriteItems", "PutItem")
 
-    def hook(**_: Any) -> None:
-        if armed:
-            person = armed.pop()
+
+@pytest.fixture
+def erasure_before_the_write(aws: Aws) -> Iterator[Callable[[Person, str], None]]:
+    """Arm it for a person and an operation: the next such write of the code under test is held
+    back until that person's whole erasure has run (the write read its state before the
+    erasure began, and commits after the erasure's deletion has passed it by)."""
+    armed: list[tuple[Person, str]] = []
+
+    def hook(event_name: str, **_: Any) -> None:
+        if armed and event_name.endswith(f".{armed[-1][1]}"):
+            person, _operation = armed.pop()
             erase_account(person.sub, person.username, utc_now())
 
-    table.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", hook)
-    yield armed.append
-    table.dynamodb().meta.events.unregister("before-call.dynamodb.TransactWriteItems", hook)
+    events = table.dynamodb().meta.events
+    for operation in _HELD_AT:
+        events.register(f"before-call.dynamodb.{operation}", hook)
+    yield lambda person, operation: armed.append((person, operation))
+    for operation in _HELD_AT:
+        events.unregister(f"before-call.dynamodb.{operation}", hook)
 
 
 def _text() -> str:
@@ -172,6 +179,9 @@ WRITES: dict[str, Callable[[Person, Person, str], Any]] = {
     ),
     "change the handle": lambda me, other, text: me.profile(
         "PATCH", "/v1/me", body={"handle": f"h{text[-12:]}"}
+    ),
+    "change the display name (one Put)": lambda me, other, text: me.profile(
+        "PATCH", "/v1/me", body={"displayName": text}
     ),
     "register a device": lambda me, other, text: me.profile(
         "POST", "/v1/me/devices", body={"platform": "android", "pushToken": text}
@@ -215,14 +225,14 @@ def test_a_write_in_flight_while_the_account_is_erased_leaves_nothing_behind(
     write: str,
     aws: Aws,
     make_person: Callable[[str], Person],
-    erasure_before_the_write: Callable[[Person], None],
+    erasure_before_the_write: Callable[[Person, str], None],
 ) -> None:
     ana, bea = make_person("ana"), make_person("bea")
     if write == "create the profile":
         aws.ddb().delete_item(TableName="career-journey-test", Key=table.key(f"USER#{ana.sub}", "PROFILE"))
     inbox_before = bea.profile("GET", "/v1/me/notifications").body["items"]
     text = _text()
-    erasure_before_the_write(ana)
+    erasure_before_the_write(ana, "PutItem" if "(one Put)" in write else "TransactWriteItems")
     reply = WRITES[write](ana, bea, text)
     assert reply.status == 401, reply.body
     assert _naming(aws, ana.sub, text, text[-12:]) == []
@@ -242,7 +252,7 @@ def _endpoints() -> list[Any]:
 
 
 def test_an_assessment_in_flight_while_the_customer_is_erased_is_not_kept(
-    aws: Aws, make_person: Callable[[str], Person], erasure_before_the_write: Callable[[Person], None]
+    aws: Aws, make_person: Callable[[str], Person], erasure_before_the_write: Callable[[Person, str], None]
 ) -> None:
     """The shared promise stays with the performer, anonymised; the erased customer's assessment,
     which read the promise before the erasure, must not land on it afterwards."""
@@ -252,7 +262,7 @@ def test_an_assessment_in_flight_while_the_customer_is_erased_is_not_kept(
         assert bea("POST", f"/v1/me/promises/{promise_id}/moves", body={"act": act}).status == 200
     inbox_before = bea.profile("GET", "/v1/me/notifications").body["items"]
     text = _text()
-    erasure_before_the_write(ana)
+    erasure_before_the_write(ana, "TransactWriteItems")
     reply = ana("POST", f"/v1/me/promises/{promise_id}/assessment", body={"value": 5, "enabled": text})
     assert reply.status == 401, reply.body
     assert _naming(aws, ana.sub, text) == []
