@@ -8,7 +8,6 @@ for up to its lifetime after the account is gone, so every signed-in request rea
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from shared.domain.errors import ServiceUnavailable
 from shared.store import keys
 from shared.store.table import (
+    batch_write,
     deserialize,
     dynamodb,
     key,
@@ -25,7 +25,6 @@ from shared.store.table import (
     throttling_as_unavailable,
 )
 
-_BATCH = 25  # BatchWriteItem's limit
 # Technical attributes, not the person's data: left out of the export. `endpointArn` (on devices)
 # names our SNS endpoint, not anything the person gave us.
 _KEY_ATTRS = ("PK", "SK", "owner", "entity", "version", "endpointArn")
@@ -139,19 +138,7 @@ def find_items(user_id: str) -> AccountItems:
 def delete_items(found: AccountItems) -> int:
     """Delete the items `find_items` found (each once), in batches of 25; answer how many."""
     unique = list({(k["PK"]["S"], k["SK"]["S"]): k for k in found.keys}.values())
-    for start in range(0, len(unique), _BATCH):
-        _delete_batch(unique[start : start + _BATCH])
-    return len(unique)
-
-
-def _delete_batch(item_keys: list[dict[str, Any]]) -> None:
-    requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": k}} for k in item_keys]
-    for attempt in range(8):
-        with throttling_as_unavailable():
-            response = dynamodb().batch_write_item(RequestItems={table_name(): requests})  # type: ignore[dict-item]
-        requests = list[Any](response.get("UnprocessedItems", {}).get(table_name(), []))
-        if not requests:
-            return
-        time.sleep(min(0.05 * 2**attempt, 1.0))
     # Erasure is idempotent: the client retries the DELETE and it carries on where it stopped.
-    raise ServiceUnavailable("Erasure is throttled; retry shortly.", retry_after_seconds=5)
+    throttled = ServiceUnavailable("Erasure is throttled; retry shortly.", retry_after_seconds=5)
+    batch_write([{"DeleteRequest": {"Key": k}} for k in unique], throttled)
+    return len(unique)

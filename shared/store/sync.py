@@ -36,6 +36,7 @@ from shared.domain.errors import AccountErased, ServiceUnavailable
 from shared.domain.sync import TOMBSTONE_DAYS, Change
 from shared.store import keys
 from shared.store.table import (
+    batch_write,
     deserialize,
     dynamodb,
     error_code,
@@ -53,7 +54,6 @@ REF_PREFIX = "SYNCREF#"
 # Changes written under one lease: their entries and deletions in two BatchWriteItems of 25,
 # their pointers in one.
 MAX_CHANGES_PER_WRITE = 25
-_BATCH = 25  # BatchWriteItem's limit
 # A lease outlives its writer's invocation by this much (requests in flight, clocks).
 LEASE_MARGIN_SECONDS = 5
 # Erasure waits this long at most for a writer holding the log; longer is a 503 (retry).
@@ -233,24 +233,11 @@ def write(user_id: str, lease: Lease, changes: Sequence[Change], state: LogState
         pointer = {"PK": pk, "SK": _ref_sk(change.ref), "seq": seq, "src": str(change.src), "expiresAt": gone}
         pointers.append({"PutRequest": {"Item": serialize(pointer)}})
     # A pointer only once its entry is written: a pointer to a missing entry would lose a change.
-    _batch_write(entries)
-    _batch_write(pointers)
+    throttled = ServiceUnavailable("The change log's writes are throttled.", retry_after_seconds=1)
+    batch_write(entries, throttled)
+    batch_write(pointers, throttled)
     if state.feed_id and any(c.calendar for c in changes):
         bump_calendar(state.feed_id, lease.last)
-
-
-def _batch_write(requests: list[dict[str, Any]]) -> None:
-    for start in range(0, len(requests), _BATCH):
-        pending = requests[start : start + _BATCH]
-        for attempt in range(8):
-            with throttling_as_unavailable():
-                response = dynamodb().batch_write_item(RequestItems={table_name(): pending})  # type: ignore[dict-item]
-            pending = list[Any](response.get("UnprocessedItems", {}).get(table_name(), []))
-            if not pending:
-                break
-            time.sleep(min(0.02 * 2**attempt, 0.5))
-        else:
-            raise ServiceUnavailable("The change log's writes are throttled.", retry_after_seconds=1)
 
 
 def release(user_id: str, lease: Lease) -> None:

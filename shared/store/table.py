@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -175,3 +176,24 @@ def query_all(params: Mapping[str, Any]) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in response:
             return out
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+BATCH_WRITE_LIMIT = 25  # BatchWriteItem's limit
+
+
+def batch_write(requests: Sequence[Mapping[str, Any]], throttled: ServiceUnavailable) -> None:
+    """Put and delete requests (`{"PutRequest": ...}`, `{"DeleteRequest": ...}`) in
+    BatchWriteItems of 25, in order, each sent again for what DynamoDB left unprocessed (with
+    backoff, 8 tries); `throttled` is raised when some never got through. Not atomic: each item
+    is written once, at its size."""
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        pending: list[Any] = list(requests[start : start + BATCH_WRITE_LIMIT])
+        for attempt in range(8):
+            with throttling_as_unavailable():
+                response = dynamodb().batch_write_item(RequestItems={table_name(): pending})
+            pending = list[Any](response.get("UnprocessedItems", {}).get(table_name(), []))
+            if not pending:
+                break
+            time.sleep(min(0.02 * 2**attempt, 1.0))
+        else:
+            raise throttled
