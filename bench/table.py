@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import requests
 
 from bench.lambda_env import REGION, table_name
 from infra.local.template import load
@@ -53,3 +54,9 @@ def create_app_table() -> str:
             TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
         )
     return name
+
+
+def reset_emulator(url: str) -> None:
+    """Empty a moto server (every service) before a scenario uses it: moto keeps its state per
+    process, so a server an earlier scenario started in this process leaves its tables behind."""
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()

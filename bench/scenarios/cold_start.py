@@ -24,7 +24,7 @@ from bench.child import HANDLER_CHILD_PREAMBLE, ChildFailed, child_env, ms, run_
 from bench.lambda_env import REGION, lambda_environment
 from bench.scenarios import Context, Report, Table, scenario
 from bench.scenarios.profile_requests import SEED_PROFILE, http_event
-from bench.table import create_app_table
+from bench.table import create_app_table, reset_emulator
 from infra.local.emulator import Emulator
 from infra.local.template import load
 
@@ -99,6 +99,7 @@ def cold_start(ctx: Context) -> Report:
     emulator = Emulator("127.0.0.1", _free_port())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulator request
     emulator.start()
+    reset_emulator(emulator.url)
     fake_aws = {
         "AWS_ENDPOINT_URL": emulator.url,
         "AWS_DEFAULT_REGION": REGION,

@@ -43,7 +43,7 @@ from bench.lambda_env import REGION, lambda_environment, references
 from bench.scenarios import Cell, Context, Report, Table, scenario
 from bench.scenarios.cold_import import BASELINE
 from bench.scenarios.profile_requests import SEED_PROFILE, http_event
-from bench.table import create_app_table
+from bench.table import create_app_table, reset_emulator
 from infra.local.template import ROOT, Function, evaluate_conditions, load, resolve
 
 OURS = "functions.profile.app"
@@ -415,6 +415,7 @@ def cold_start_peer(ctx: Context) -> Report:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    reset_emulator(url)
     fake_aws = {
         "AWS_ENDPOINT_URL": url,
         "AWS_DEFAULT_REGION": REGION,

@@ -148,13 +148,23 @@ _CAPACITY_OPERATIONS = (
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The function's environment while inside. The process's Powertools Metrics, if an earlier
+    scenario already imported it, was made under that scenario's environment: it takes this
+    one's namespace and service too (a metric without a namespace fails the flush)."""
     saved = dict(os.environ)
     os.environ.update(values)
+    metrics = getattr(sys.modules.get("shared.observability"), "metrics", None)
+    before = (metrics.namespace, metrics.service) if metrics is not None else None
+    if metrics is not None:
+        metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+        metrics.service = os.environ.get("POWERTOOLS_SERVICE_NAME")
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        if metrics is not None and before is not None:
+            metrics.namespace, metrics.service = before
 
 
 @contextlib.contextmanager
