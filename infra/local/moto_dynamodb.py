@@ -36,6 +36,7 @@ from typing import Any
 TOKEN_SECONDS = 600  # how long DynamoDB remembers a ClientRequestToken
 _installed = False
 _originals: list[tuple[Any, str, Any]] = []  # (class, attribute, moto's own function)
+_this_query = threading.local()  # the partition a query in this thread reads (see _patch_query)
 _lock = threading.RLock()
 _tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
 
@@ -151,14 +152,27 @@ def _patch_query() -> None:
             return original(self, *args, **kwargs)
         partition = self.items.get(hash_key)
         items = sorted(partition.values(), key=lambda item: item.range_key) if partition else []
-        self.all_items = lambda: items  # this call only: the partition, in key order
+        # This call only, in this thread (queries run in parallel: the export's thread pool):
+        # the partition, in key order.
+        outer = getattr(_this_query, "items", None)
+        _this_query.items = (self, items)
         try:
             return original(self, *args, **kwargs)
         finally:
-            del self.all_items
+            _this_query.items = outer
+
+    original_all_items = table_class.all_items
+
+    def all_items(self: Any) -> Any:
+        current = getattr(_this_query, "items", None)
+        if current is not None and current[0] is self:
+            return current[1]
+        return original_all_items(self)
 
     _originals.append((table_class, "query", original))
+    _originals.append((table_class, "all_items", original_all_items))
     table_class.query = query
+    table_class.all_items = all_items
 
 
 def _patch_handler() -> None:

@@ -50,8 +50,9 @@ def mine(aws: Aws, person: Person) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def before_write(action: Callable[[], object]) -> Iterator[None]:
-    """Run `action` (another request) once, just before the request under test writes."""
+def before_write(action: Callable[[], object], operation: str = "TransactWriteItems") -> Iterator[None]:
+    """Run `action` (another request) once, just before the request under test writes (with
+    `operation`: its transaction, or its one conditional write)."""
     fired: list[bool] = []
 
     def hook(**_: Any) -> None:
@@ -59,11 +60,12 @@ def before_write(action: Callable[[], object]) -> Iterator[None]:
             fired.append(True)
             action()
 
-    table.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", hook)
+    event = f"before-call.dynamodb.{operation}"
+    table.dynamodb().meta.events.register(event, hook)
     try:
         yield
     finally:
-        table.dynamodb().meta.events.unregister("before-call.dynamodb.TransactWriteItems", hook)
+        table.dynamodb().meta.events.unregister(event, hook)
     assert fired, "the request under test wrote nothing"
 
 
@@ -743,7 +745,8 @@ def test_stale_plan_writes_show_what_they_named_as_it_is_now(ana: Person) -> Non
 
 
 def test_a_racing_change_to_my_profile_is_a_412_showing_it_now(ana: Person) -> None:
-    with before_write(lambda: ana.profile("PATCH", "/v1/me", body={"displayName": "Other device"})):
+    other_device = lambda: ana.profile("PATCH", "/v1/me", body={"displayName": "Other device"})  # noqa: E731
+    with before_write(other_device, "PutItem"):  # a change that keeps the handle: one Put
         reply = ana.profile("PATCH", "/v1/me", body={"displayName": "This device"}, headers=STALE)
     assert_shows_current(reply, ana.profile("GET", "/v1/me"))
     assert reply.problem["current"]["displayName"] == "Other device"
