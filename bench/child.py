@@ -29,15 +29,17 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def run_child(
-    code: str, args: Sequence[str], env: dict[str, str], stdin: str | None = None
-) -> dict[str, Any]:
-    """Run `code` with `args` in a new interpreter at the repo root, with exactly `env`.
-
-    The child prints its result as one line, `BENCH-RESULT <json>`; this returns that JSON.
-    """
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
+def run_python(
+    code: str,
+    args: Sequence[str],
+    env: dict[str, str],
+    stdin: str | None = None,
+    interpreter: Sequence[str] = (sys.executable,),
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` with `args` in a new interpreter (`interpreter`: the executable and its flags)
+    at the repo root, with exactly `env`; its output captured, whatever its exit status."""
+    return subprocess.run(
+        [*interpreter, "-c", code, *args],
         input=stdin,
         cwd=ROOT,
         env=env,
@@ -45,6 +47,16 @@ def run_child(
         text=True,
         check=False,
     )
+
+
+def run_child(
+    code: str, args: Sequence[str], env: dict[str, str], stdin: str | None = None
+) -> dict[str, Any]:
+    """Run `code` with `args` in a new interpreter at the repo root, with exactly `env`.
+
+    The child prints its result as one line, `BENCH-RESULT <json>`; this returns that JSON.
+    """
+    done = run_python(code, args, env, stdin)
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
     if done.returncode != 0 or not lines:
         errors = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]

@@ -38,13 +38,13 @@ from unittest import mock
 
 import boto3
 
-from bench.child import HANDLER_CHILD_PREAMBLE, MARK, ChildFailed, child_env, ms
+from bench.child import HANDLER_CHILD_PREAMBLE, MARK, ChildFailed, child_env, ms, run_python
 from bench.lambda_env import REGION, lambda_environment, references
 from bench.scenarios import Cell, Context, Report, Table, scenario
 from bench.scenarios.cold_import import BASELINE
 from bench.scenarios.profile_requests import SEED_PROFILE, http_event
 from bench.table import create_app_table, reset_emulator
-from infra.local.template import ROOT, Function, evaluate_conditions, load, resolve
+from infra.local.template import Function, evaluate_conditions, load, resolve
 
 OURS = "functions.profile.app"
 PEER = "bench.peer.app"
@@ -324,16 +324,8 @@ def _group(package: str) -> str:
 def _run(
     code: str, env: dict[str, str], stdin: str = "", args: Sequence[str] = (), *, importtime: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    flags = ["-X", "importtime"] if importtime else []
-    return subprocess.run(
-        [*INTERPRETER, *flags, "-c", code, *args],
-        input=stdin,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    flags = ("-X", "importtime") if importtime else ()
+    return run_python(code, args, env, stdin, interpreter=(*INTERPRETER, *flags))
 
 
 def _result(done: subprocess.CompletedProcess[str], what: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 
 from shared.domain.errors import AccountErased, ServiceUnavailable
 from shared.domain.sync import TOMBSTONE_DAYS, Change
+from shared.domain.timeutil import to_rfc3339
 from shared.store import keys
 from shared.store.table import (
     batch_write,
@@ -283,9 +284,7 @@ def close(user_id: str, now: datetime) -> None:
                 UpdateExpression="SET #erased = :now",
                 ConditionExpression="attribute_exists(PK)",
                 ExpressionAttributeNames={"#erased": "erasedAt"},
-                ExpressionAttributeValues={
-                    ":now": {"S": now.isoformat(timespec="seconds").replace("+00:00", "Z")}
-                },
+                ExpressionAttributeValues={":now": {"S": to_rfc3339(now)}},
                 ReturnValues="ALL_NEW",
             )
     except ClientError as error:
